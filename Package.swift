@@ -1,0 +1,73 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, lowest first (docs/architecture.md): C shims -> SIP -> Gateway -> tieline.
+// A layer never imports one above it.
+let package = Package(
+    name: "Tieline",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tieline", targets: ["tieline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
+    ],
+    targets: [
+        // System libraries from Debian packages, found through pkg-config.
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "COpus", path: "Sources/COpus", pkgConfig: "opus",
+                       providers: [.apt(["libopus-dev"])]),
+        .systemLibrary(name: "CSRTP", path: "Sources/CSRTP", pkgConfig: "libsrtp2",
+                       providers: [.apt(["libsrtp2-dev"])]),
+        .systemLibrary(name: "CSpanDSP", path: "Sources/CSpanDSP", pkgConfig: "spandsp",
+                       providers: [.apt(["libspandsp-dev"])]),
+        .systemLibrary(name: "CLua", path: "Sources/CLua", pkgConfig: "lua5.4",
+                       providers: [.apt(["liblua5.4-dev"])]),
+
+        .target(name: "SIP", dependencies: [
+            "COpenSSL",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Gateway", dependencies: [
+            "SIP",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .executableTarget(name: "tieline", dependencies: [
+            "Gateway", "SIP",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .executableTarget(name: "tieline-bench", dependencies: [
+            "SIP", "Gateway",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], path: "Benchmarks/tieline-bench"),
+
+        .testTarget(name: "CShimTests", dependencies: ["COpenSSL", "COpus", "CSRTP", "CSpanDSP", "CLua"]),
+        .testTarget(name: "SIPTests", dependencies: ["SIP",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], resources: [.copy("Vectors")]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "SIP"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Gateway", "SIP",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], resources: [.copy("Scenarios")]),
+    ],
+    swiftLanguageModes: [.v6]
+)
