@@ -1,0 +1,11 @@
+import Foundation
+import SIP
+
+// `make bench`: figures printed, medians of repeated runs, because this
+// machine is shared and noisy. Nothing here is asserted in unit tests.
+
+let arguments = CommandLine.arguments.dropFirst()
+let which = Set(arguments.isEmpty ? ["parse", "cps"] : Array(arguments))
+
+if which.contains("parse") { ParseBenchmark.run() }
+if which.contains("cps") { CallsPerSecondBenchmark.run() }

@@ -1,0 +1,86 @@
+/// A SIP trunk or PBX the gateway places calls to and takes calls from.
+///
+/// Printing, `dump` and string interpolation show `<redacted>` in place of
+/// the password.
+public struct TrunkConfig: Sendable, Equatable {
+    /// The audio codecs a trunk may be offered, in order of preference.
+    public enum Codec: String, Sendable, Hashable, CaseIterable {
+        case pcmu = "PCMU"
+        case pcma = "PCMA"
+        case g722 = "G722"
+    }
+
+    public var name: String
+    /// Host name or IP address (IPv6 without brackets).
+    public var address: String
+    public var port: Int
+    public var transport: SIPTransportKind
+    /// User for the From and registration address, and for digest auth by default.
+    public var username: String?
+    public var password: String?
+    /// The digest username; `username` unless the file gave `auth_username`.
+    public var authUsername: String?
+    /// When set, only challenges for this realm are answered.
+    public var realm: String?
+    /// Host part of From and the registration address; `address` by default.
+    public var fromDomain: String
+    public var register: Bool
+    public var registerExpiresSeconds: Int
+    /// Who may send calls in through this trunk.
+    public var allowedSources: [IPAddressRange]
+    /// Whether a TLS trunk's certificate must chain to a trusted root and match `address`.
+    public var verifyTLS: Bool
+    public var codecs: [Codec]
+
+    public init(name: String, address: String, port: Int, transport: SIPTransportKind,
+                username: String? = nil, password: String? = nil, authUsername: String? = nil,
+                realm: String? = nil, fromDomain: String, register: Bool = false,
+                registerExpiresSeconds: Int = 3600, allowedSources: [IPAddressRange] = [],
+                verifyTLS: Bool = true, codecs: [Codec] = [.pcmu, .pcma, .g722]) {
+        self.name = name
+        self.address = address
+        self.port = port
+        self.transport = transport
+        self.username = username
+        self.password = password
+        self.authUsername = authUsername
+        self.realm = realm
+        self.fromDomain = fromDomain
+        self.register = register
+        self.registerExpiresSeconds = registerExpiresSeconds
+        self.allowedSources = allowedSources
+        self.verifyTLS = verifyTLS
+        self.codecs = codecs
+    }
+
+    /// Whether the trunk is allowed to send a call in from this IP address.
+    public func allowsSource(_ address: String) -> Bool {
+        allowedSources.contains { $0.contains(address) }
+    }
+}
+
+extension TrunkConfig: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String {
+        let target = HostSyntax.join(host: address, port: port)
+        var parts = ["name: \(name)", "\(transport.rawValue):\(target)"]
+        if let username { parts.append("username: \(username)") }
+        if password != nil { parts.append("password: <redacted>") }
+        if let authUsername, authUsername != username { parts.append("auth_username: \(authUsername)") }
+        if let realm { parts.append("realm: \(realm)") }
+        parts.append("register: \(register)")
+        return "TrunkConfig(\(parts.joined(separator: ", ")))"
+    }
+
+    public var debugDescription: String { description }
+
+    public var customMirror: Mirror {
+        let children: KeyValuePairs<String, Any> = [
+            "name": name, "address": address, "port": port, "transport": transport,
+            "username": username as Any, "password": password == nil ? "nil" : "<redacted>",
+            "authUsername": authUsername as Any, "realm": realm as Any, "fromDomain": fromDomain,
+            "register": register, "registerExpiresSeconds": registerExpiresSeconds,
+            "allowedSources": allowedSources, "verifyTLS": verifyTLS, "codecs": codecs,
+        ]
+        return Mirror(self, children: children, displayStyle: .struct)
+    }
+}

@@ -1,0 +1,209 @@
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import SIP
+
+/// Tieline's running core: the SIP user agent bound to the configured
+/// listeners, a registration per trunk that asks for one, the source policy
+/// that keeps it from being an open relay, and the calls in progress.
+public final class Gateway: @unchecked Sendable {
+    public let config: TielineConfig
+    public let userAgent: SIPUserAgent
+    public let logger: Logger
+    let policy: SourcePolicy
+    public private(set) var registrations: [String: RegistrationClient] = [:]
+    private var inbound: [ObjectIdentifier: InboundCall] = [:]
+    private var outbound: [ObjectIdentifier: OutboundCall] = [:]
+    private var nextMediaPort: Int
+    public private(set) var statistics = Statistics()
+
+    public struct Statistics: Sendable, Equatable {
+        public var inboundAnswered = 0
+        public var inboundEnded = 0
+        public var outboundAnswered = 0
+        public var outboundFailed = 0
+    }
+
+    public init(config: TielineConfig, eventLoop: EventLoop = MultiThreadedEventLoopGroup.singleton.next(),
+                logger: Logger = Logger(label: "tieline")) {
+        self.config = config
+        self.logger = logger
+        self.policy = SourcePolicy(config: config)
+        let timers = SIPTimers(t1: TimeAmount(config.sip.timers.t1), t2: TimeAmount(config.sip.timers.t2),
+                               t4: TimeAmount(config.sip.timers.t4))
+        userAgent = SIPUserAgent(
+            eventLoop: eventLoop,
+            configuration: SIPUserAgentConfiguration(publicAddress: config.sip.publicAddress,
+                                                     userAgent: config.sip.userAgent, timers: timers),
+            logger: logger)
+        nextMediaPort = config.media.rtpPorts.lowerBound
+        userAgent.authorize = { [policy] request, source in policy.authorize(request, source: source) }
+        userAgent.onInvite = { [unowned self] invite in self.receiveInvite(invite) }
+    }
+
+    public var eventLoop: EventLoop { userAgent.eventLoop }
+
+    /// A listener as bound, with the port the OS chose for port 0.
+    public struct BoundListener: Sendable, CustomStringConvertible {
+        public var transport: SIPTransport
+        public var address: SocketAddress
+        public var description: String { "sip \(transport.uriParameter) \(address)" }
+    }
+
+    /// Binds every configured listener and starts the trunk registrations.
+    public func start() async throws -> [BoundListener] {
+        var bound: [BoundListener] = []
+        for listener in config.sip.listeners {
+            let transport = SIPTransport(listener.transport)
+            let address: SocketAddress
+            switch transport {
+            case .udp:
+                address = try await userAgent.transport.bindUDP(host: listener.host, port: listener.port).get()
+            case .tcp:
+                address = try await userAgent.transport.listen(.tcp, host: listener.host, port: listener.port).get()
+            case .tls:
+                let context = try Self.serverTLSContext(listener)
+                address = try await userAgent.transport.listen(.tls, host: listener.host, port: listener.port,
+                                                               tls: context).get()
+            }
+            bound.append(BoundListener(transport: transport, address: address))
+            logger.info("listening on \(transport.uriParameter) \(address)")
+        }
+        try await eventLoop.submit { try self.startRegistrations() }.get()
+        return bound
+    }
+
+    static func serverTLSContext(_ listener: SIPConfig.Listener) throws -> NIOSSLContext {
+        guard let certificate = listener.certificate, let key = listener.privateKey else {
+            throw GatewayError.configuration("tls listener \(listener.address) needs certificate and private_key")
+        }
+        let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+        let configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+        return try NIOSSLContext(configuration: configuration)
+    }
+
+    /// Unregisters, ends every call with BYE or CANCEL, closes the sockets.
+    public func stop() async {
+        let unregistrations = try? await eventLoop.submit { self.registrations.values.map { $0.stop() } }.get()
+        for future in unregistrations ?? [] {
+            _ = try? await future.get()
+        }
+        _ = try? await userAgent.shutdown().get()
+    }
+
+    // MARK: trunks
+
+    func endpoint(for trunk: TrunkConfig) throws -> SIPEndpoint {
+        try SIPEndpoint.resolve(host: trunk.address, port: trunk.port, transport: SIPTransport(trunk.transport),
+                                verifyTLS: trunk.verifyTLS)
+    }
+
+    func credentials(for trunk: TrunkConfig) -> SIPCredentials? {
+        guard let username = trunk.authUsername ?? trunk.username, let password = trunk.password,
+              !username.isEmpty else { return nil }
+        return SIPCredentials(username: username, password: password, realm: trunk.realm)
+    }
+
+    private func startRegistrations() throws {
+        for trunk in config.trunks where trunk.register {
+            let endpoint = try endpoint(for: trunk)
+            let aor = SIPURI(scheme: "sip", user: trunk.username ?? "tieline", host: trunk.fromDomain)
+            let client = RegistrationClient(userAgent: userAgent, parameters: .init(
+                registrar: endpoint, addressOfRecord: aor, registrarURI: SIPURI(host: trunk.fromDomain),
+                credentials: credentials(for: trunk), expires: trunk.registerExpiresSeconds))
+            client.onStateChange = { [logger] state in
+                logger.info("trunk \(trunk.name) registration: \(state)")
+            }
+            registrations[trunk.name] = client
+            client.start()
+        }
+    }
+
+    /// Calls in progress, for leak checks and metrics.
+    public var activeCalls: Int {
+        get async { (try? await eventLoop.submit { self.inbound.count + self.outbound.count }.get()) ?? 0 }
+    }
+
+    public var counts: SIPUserAgent.Counts {
+        get async { (try? await eventLoop.submit { self.userAgent.counts }.get()) ?? .init() }
+    }
+
+    public var currentStatistics: Statistics {
+        get async { (try? await eventLoop.submit { self.statistics }.get()) ?? .init() }
+    }
+
+    func allocateMediaPort() -> Int {
+        let range = config.media.rtpPorts
+        let port = nextMediaPort
+        nextMediaPort = nextMediaPort + 2 > range.upperBound ? range.lowerBound : nextMediaPort + 2
+        return port
+    }
+
+    // MARK: calls
+
+    private func receiveInvite(_ invite: IncomingInvite) {
+        let trunk = policy.trunk(forSource: invite.source.ipAddress)
+        let call = InboundCall(gateway: self, invite: invite, trunk: trunk)
+        inbound[ObjectIdentifier(call)] = call
+        call.start()
+    }
+
+    func inboundEnded(_ call: InboundCall, answered: Bool) {
+        inbound[ObjectIdentifier(call)] = nil
+        if answered { statistics.inboundEnded += 1 }
+    }
+
+    func inboundAnswered() { statistics.inboundAnswered += 1 }
+
+    /// Places a call to a number through a configured trunk.
+    public func call(trunk name: String, to number: String, callerID: String? = nil,
+                     sdp: [UInt8]? = nil) async throws -> OutboundCall {
+        guard let trunk = config.trunk(named: name) else { throw GatewayError.unknownTrunk(name) }
+        let endpoint = try endpoint(for: trunk)
+        return try await eventLoop.submit {
+            let call = OutboundCall(gateway: self, trunk: trunk, endpoint: endpoint, number: number,
+                                    callerID: callerID, sdp: sdp)
+            self.outbound[ObjectIdentifier(call)] = call
+            call.start()
+            return call
+        }.get()
+    }
+
+    func outboundEnded(_ call: OutboundCall, failed: Bool) {
+        outbound[ObjectIdentifier(call)] = nil
+        if failed { statistics.outboundFailed += 1 }
+    }
+
+    func outboundAnswered() { statistics.outboundAnswered += 1 }
+}
+
+public enum GatewayError: Error, CustomStringConvertible {
+    case unknownTrunk(String)
+    case configuration(String)
+
+    public var description: String {
+        switch self {
+        case .unknownTrunk(let name): "no trunk named '\(name)' in the configuration"
+        case .configuration(let message): message
+        }
+    }
+}
+
+extension SIPTransport {
+    init(_ kind: SIPTransportKind) {
+        switch kind {
+        case .udp: self = .udp
+        case .tcp: self = .tcp
+        case .tls: self = .tls
+        }
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,206 @@
+import NIOCore
+
+/// Why a dialog ended.
+public enum DialogEnd: Sendable, Equatable, CustomStringConvertible {
+    case localBye
+    case remoteBye
+    /// We answered and the ACK never came (RFC 3261 §13.3.1.4).
+    case ackTimeout
+    /// Shut down with the user agent.
+    case shutdown
+
+    public var description: String {
+        switch self {
+        case .localBye: "local hangup"
+        case .remoteBye: "remote hangup"
+        case .ackTimeout: "no ACK for 200 OK"
+        case .shutdown: "shutdown"
+        }
+    }
+}
+
+/// A SIP dialog (RFC 3261 §12) as UAC or UAS. Confined to the user agent's loop.
+public final class Dialog: @unchecked Sendable {
+    public struct ID: Hashable, Sendable {
+        public var callID: String
+        public var localTag: String
+        public var remoteTag: String
+    }
+
+    public let id: ID
+    /// True when we sent the INVITE.
+    public let isCaller: Bool
+    public let local: NameAddress
+    public let remote: NameAddress
+    public private(set) var remoteTarget: SIPURI
+    public let routeSet: [NameAddress]
+    public private(set) var localSeq: UInt32
+    var remoteSeq: UInt32?
+    /// Where in-dialog requests go when there is no route set: the peer the
+    /// dialog was made with. Trunks sit behind NAT and SBCs often advertise a
+    /// Contact only reachable through them, so this is the robust next hop.
+    let peer: SIPEndpoint
+    public private(set) var isTerminated = false
+    public var onTerminated: ((DialogEnd) -> Void)?
+    /// A re-INVITE or UPDATE the application may honour; when nil, 488.
+    public var onModify: ((ServerTransaction) -> Void)?
+    /// INFO requests (e.g. DTMF); when nil, 200.
+    public var onInfo: ((ServerTransaction) -> Void)?
+    weak var userAgent: SIPUserAgent?
+
+    // UAC: the ACK for the 2xx, resent when the 2xx is retransmitted.
+    var ackBytes: ByteBuffer?
+    // UAS: the 2xx retransmitted until the ACK arrives.
+    var pendingAnswer: ByteBuffer?
+    private var answerTimer: Scheduled<Void>?
+    private var answerGiveUp: Scheduled<Void>?
+
+    init(id: ID, isCaller: Bool, local: NameAddress, remote: NameAddress, remoteTarget: SIPURI,
+         routeSet: [NameAddress], localSeq: UInt32, remoteSeq: UInt32?, peer: SIPEndpoint, userAgent: SIPUserAgent) {
+        self.id = id
+        self.isCaller = isCaller
+        self.local = local
+        self.remote = remote
+        self.remoteTarget = remoteTarget
+        self.routeSet = routeSet
+        self.localSeq = localSeq
+        self.remoteSeq = remoteSeq
+        self.peer = peer
+        self.userAgent = userAgent
+    }
+
+    public var callID: String { id.callID }
+    public var transport: SIPTransport { peer.transport }
+
+    /// Builds an in-dialog request (§12.2.1.1). Loose routing is assumed when
+    /// the first route has `lr`; otherwise the strict-routing rewrite applies.
+    public func makeRequest(_ method: SIPMethod) -> SIPRequest {
+        if method != .ack { localSeq &+= 1 }
+        var uri = remoteTarget
+        var routes = routeSet.map(\.description)
+        if let first = routeSet.first, !first.uri.parameters.contains("lr") {
+            uri = first.uri
+            routes.removeFirst()
+            routes.append("<\(remoteTarget)>")
+        }
+        var headers = SIPHeaders()
+        headers.add("Max-Forwards", "70")
+        for route in routes { headers.add("Route", route) }
+        headers.add("From", local.description)
+        headers.add("To", remote.description)
+        headers.add("Call-ID", id.callID)
+        headers.add("CSeq", "\(localSeq) \(method.rawValue)")
+        return SIPRequest(method: method, uri: uri, headers: headers)
+    }
+
+    /// Where the next in-dialog request goes.
+    func nextHop() -> SIPEndpoint {
+        guard let first = routeSet.first,
+              let endpoint = try? SIPEndpoint.resolve(first.uri, defaultTransport: peer.transport) else { return peer }
+        return endpoint
+    }
+
+    /// Hangs up with BYE (§15.1.1). The dialog ends at once; the BYE's own
+    /// outcome does not keep it alive.
+    public func bye() {
+        guard !isTerminated else { return }
+        sendBye()
+        terminate(.localBye)
+    }
+
+    private func sendBye() {
+        guard let userAgent else { return }
+        var request = makeRequest(.bye)
+        userAgent.stampVia(&request, transport: transport)
+        userAgent.transactions.send(request, to: nextHop()) { _ in }
+    }
+
+    func terminate(_ reason: DialogEnd) {
+        guard !isTerminated else { return }
+        isTerminated = true
+        answerTimer?.cancel()
+        answerGiveUp?.cancel()
+        pendingAnswer = nil
+        userAgent?.removeDialog(self)
+        let callback = onTerminated
+        onTerminated = nil
+        onModify = nil
+        onInfo = nil
+        callback?(reason)
+    }
+
+    // MARK: UAS 2xx reliability (§13.3.1.4)
+
+    func startAnswerRetransmission(_ bytes: ByteBuffer, timers: SIPTimers) {
+        pendingAnswer = bytes
+        guard let userAgent else { return }
+        if !transport.isReliable { scheduleAnswerRetransmit(interval: timers.t1, timers: timers) }
+        answerGiveUp = userAgent.transactions.schedule(in: timers.transactionTimeout) { [weak self] in
+            guard let self, self.pendingAnswer != nil else { return }
+            // No ACK: the dialog is confirmed-then-ended with a BYE.
+            self.pendingAnswer = nil
+            self.sendBye()
+            self.terminate(.ackTimeout)
+        }
+    }
+
+    private func scheduleAnswerRetransmit(interval: TimeAmount, timers: SIPTimers) {
+        guard let userAgent else { return }
+        answerTimer = userAgent.transactions.schedule(in: interval) { [weak self] in
+            guard let self, let bytes = self.pendingAnswer, let userAgent = self.userAgent else { return }
+            _ = userAgent.transport.send(bytes, to: self.peer)
+            self.scheduleAnswerRetransmit(interval: min(interval * 2, timers.t2), timers: timers)
+        }
+    }
+
+    func ackReceived() {
+        pendingAnswer = nil
+        answerTimer?.cancel()
+        answerGiveUp?.cancel()
+    }
+
+    /// A retransmitted INVITE while we still wait for the ACK gets the 2xx again.
+    func resendAnswer() {
+        guard let bytes = pendingAnswer, let userAgent else { return }
+        _ = userAgent.transport.send(bytes, to: peer)
+    }
+
+    /// A retransmitted 2xx from the callee gets the same ACK again (§13.2.2.4).
+    func resendAck() {
+        guard let bytes = ackBytes, let userAgent else { return }
+        _ = userAgent.transport.send(bytes, to: nextHop())
+    }
+
+    func updateRemoteTarget(_ uri: SIPURI) { remoteTarget = uri }
+}
+
+extension SIPEndpoint {
+    /// Resolves a SIP URI to where a request for it goes (RFC 3263 reduced to
+    /// A/AAAA lookups: the transport parameter, sips, or the default; the port
+    /// or the transport's default). Blocking name resolution only for names;
+    /// IP literals, the common case for trunks, resolve at once.
+    public static func resolve(_ uri: SIPURI, defaultTransport: SIPTransport) throws -> SIPEndpoint {
+        var transport = defaultTransport
+        if let parameter = uri.parameters.value("transport"), let explicit = SIPTransport(token: parameter) {
+            transport = explicit
+        } else if uri.scheme == "sips" {
+            transport = .tls
+        }
+        let port = uri.port ?? transport.defaultPort
+        return try resolve(host: uri.host, port: port, transport: transport)
+    }
+
+    public static func resolve(host: String, port: Int, transport: SIPTransport, verifyTLS: Bool = true) throws -> SIPEndpoint {
+        let address: SocketAddress
+        if let literal = try? SocketAddress(ipAddress: host, port: port) {
+            address = literal
+        } else {
+            do {
+                address = try SocketAddress.makeAddressResolvingHost(host, port: port)
+            } catch {
+                throw SIPTransportError.unresolvable(host)
+            }
+        }
+        return SIPEndpoint(transport: transport, address: address, serverName: host, verifyTLS: verifyTLS)
+    }
+}

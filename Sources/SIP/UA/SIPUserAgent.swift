@@ -1,0 +1,297 @@
+import Logging
+import NIOCore
+
+/// What the application says about an out-of-dialog request before it is
+/// processed: the gateway's "no open relay" rule lives behind this hook.
+public enum RequestAuthorization: Sendable {
+    case allow
+    /// 403 with this reason.
+    case forbid(String)
+    /// 401/407 with this WWW-/Proxy-Authenticate header value.
+    case challenge(statusCode: Int, header: String)
+}
+
+public struct SIPUserAgentConfiguration: Sendable {
+    /// Host or IP put into Via sent-by and Contact.
+    public var publicAddress: String
+    public var userAgent: String
+    public var timers: SIPTimers
+    /// The user part of our Contact URIs.
+    public var contactUser: String
+
+    public init(publicAddress: String, userAgent: String = "Tieline", timers: SIPTimers = SIPTimers(),
+                contactUser: String = "tieline") {
+        self.publicAddress = publicAddress
+        self.userAgent = userAgent
+        self.timers = timers
+        self.contactUser = contactUser
+    }
+}
+
+/// The transaction user core (RFC 3261 §8, §12, §13, §15): routes requests
+/// to dialogs and sessions, answers what no application needs to see, and
+/// builds requests. One instance per gateway, confined to one event loop.
+public final class SIPUserAgent: @unchecked Sendable {
+    public let eventLoop: EventLoop
+    public let transport: SIPTransportLayer
+    let transactions: TransactionLayer
+    public let configuration: SIPUserAgentConfiguration
+    let logger: Logger
+
+    /// A new INVITE outside any dialog, already authorized.
+    public var onInvite: ((IncomingInvite) -> Void)?
+    /// Decides on every out-of-dialog request before anything else.
+    public var authorize: ((SIPRequest, SIPEndpoint) -> RequestAuthorization)?
+
+    private var dialogs: [Dialog.ID: Dialog] = [:]
+    private var incoming: [ObjectIdentifier: IncomingInvite] = [:]
+    private var outgoing: [ObjectIdentifier: OutgoingInvite] = [:]
+    public static let allowedMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
+    static let knownMethods: Set<String> = [
+        "REGISTER", "SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE", "REFER", "INFO", "UPDATE", "PRACK",
+    ]
+
+    public init(eventLoop: EventLoop, configuration: SIPUserAgentConfiguration, logger: Logger) {
+        self.eventLoop = eventLoop
+        self.configuration = configuration
+        self.logger = logger
+        transport = SIPTransportLayer(eventLoop: eventLoop, logger: logger)
+        transactions = TransactionLayer(transport: transport, timers: configuration.timers, logger: logger)
+        transport.onMessage = { [unowned self] in self.receive($0) }
+        transport.onParseError = { [unowned self] in self.receiveUnparseable($0, from: $1) }
+    }
+
+    /// Counts for leak checks: nothing may stay behind after a call.
+    public struct Counts: Sendable, Equatable {
+        public var dialogs = 0, incomingInvites = 0, outgoingInvites = 0
+        public var clientTransactions = 0, serverTransactions = 0, connections = 0
+        public init() {}
+        init(dialogs: Int, incomingInvites: Int, outgoingInvites: Int, clientTransactions: Int,
+             serverTransactions: Int, connections: Int) {
+            self.dialogs = dialogs
+            self.incomingInvites = incomingInvites
+            self.outgoingInvites = outgoingInvites
+            self.clientTransactions = clientTransactions
+            self.serverTransactions = serverTransactions
+            self.connections = connections
+        }
+    }
+
+    public var counts: Counts {
+        Counts(dialogs: dialogs.count, incomingInvites: incoming.count, outgoingInvites: outgoing.count,
+               clientTransactions: transactions.clientCount, serverTransactions: transactions.serverCount,
+               connections: transport.connectionCount)
+    }
+
+    // MARK: addresses
+
+    /// The port we advertise for a transport: its listener's, else UDP's.
+    func localPort(_ transport: SIPTransport) -> Int {
+        (self.transport.localAddress(transport) ?? self.transport.localAddress(.udp)
+            ?? self.transport.localAddress(.tcp))?.port ?? transport.defaultPort
+    }
+
+    /// Our Contact URI for a transport.
+    public func contactURI(_ transport: SIPTransport) -> SIPURI {
+        var uri = SIPURI(scheme: "sip", user: configuration.contactUser, host: configuration.publicAddress,
+                         port: localPort(transport))
+        if transport != .udp { uri.parameters.set("transport", transport.uriParameter) }
+        return uri
+    }
+
+    /// Puts our Via, with a fresh branch and rport (RFC 3581), on top.
+    func stampVia(_ request: inout SIPRequest, transport: SIPTransport, branch: String = SIPIdentifiers.branch()) {
+        var via = Via(transport: transport.rawValue, host: configuration.publicAddress, port: localPort(transport))
+        via.parameters.set("branch", branch)
+        via.parameters.set("rport", nil)
+        request.headers.insertFirst("Via", via.description)
+        if request.headers["User-Agent"] == nil { request.headers.add("User-Agent", configuration.userAgent) }
+    }
+
+    // MARK: receiving
+
+    private func receive(_ received: ReceivedMessage) {
+        switch received.message {
+        case .request(var request):
+            Self.stampReceived(&request, source: received.source)
+            receive(request, from: received.source)
+        case .response(let response):
+            if !transactions.receive(response) { receiveStray(response) }
+        }
+    }
+
+    /// RFC 3261 §18.2.1 and RFC 3581 §4: record where the request came from.
+    static func stampReceived(_ request: inout SIPRequest, source: SIPEndpoint) {
+        guard var via = request.headers.topVia else { return }
+        let ip = source.ipAddress
+        var changed = false
+        if via.host != ip { via.received = ip; changed = true }
+        if via.hasRport { via.rport = source.port; via.received = ip; changed = true }
+        if changed {
+            request.headers.removeFirst("Via")
+            request.headers.insertFirst("Via", via.description)
+        }
+    }
+
+    private func receive(_ request: SIPRequest, from source: SIPEndpoint) {
+        switch transactions.receive(request, from: source) {
+        case .absorbed:
+            return
+        case .new(nil):
+            if request.method == .ack { receiveAck(request) }
+        case .new(let transaction?):
+            if request.method == .cancel {
+                receiveCancel(transaction)
+            } else if request.headers.to?.tag != nil {
+                receiveInDialog(transaction)
+            } else {
+                receiveOutOfDialog(transaction)
+            }
+        }
+    }
+
+    private func receiveUnparseable(_ error: SIPParseError, from source: SIPEndpoint) {
+        // §21.4.1: a request that can be answered gets 400 with what is wrong.
+        guard let request = error.request, request.method != .ack,
+              request.headers.topVia != nil, request.headers.callID != nil else { return }
+        var response = SIPResponse.to(request, statusCode: 400, reasonPhrase: error.reason, toTag: SIPIdentifiers.tag())
+        response.headers.add("Server", configuration.userAgent)
+        // The Via of a malformed request cannot be trusted: answer where it
+        // came from, never a third address it names (no reflection).
+        _ = transport.send(.response(response), to: source)
+    }
+
+    private func receiveAck(_ ack: SIPRequest) {
+        guard let id = dialogID(ofIncoming: ack), let dialog = dialogs[id] else { return }
+        dialog.ackReceived()
+    }
+
+    private func receiveCancel(_ transaction: ServerTransaction) {
+        guard let invite = transactions.inviteTransaction(cancelledBy: transaction.request) else {
+            transaction.respond(481, reason: "Call/Transaction Does Not Exist")
+            return
+        }
+        transaction.respond(200)
+        if !invite.isCompleted, let session = incoming[ObjectIdentifier(invite)] {
+            session.cancelled()
+        }
+    }
+
+    private func receiveInDialog(_ transaction: ServerTransaction) {
+        let request = transaction.request
+        guard let id = dialogID(ofIncoming: request), let dialog = dialogs[id] else {
+            transaction.respond(481, reason: "Call/Transaction Does Not Exist")
+            return
+        }
+        let sequence = request.headers.cseq?.sequence ?? 0
+        if let last = dialog.remoteSeq, sequence <= last, request.method != .ack {
+            // §12.2.2: out of order.
+            transaction.respond(500, reason: "CSeq Out of Order")
+            return
+        }
+        dialog.remoteSeq = sequence
+        switch request.method {
+        case .bye:
+            transaction.respond(200)
+            dialog.terminate(.remoteBye)
+        case .invite, .update:
+            if let onModify = dialog.onModify {
+                onModify(transaction)
+            } else {
+                transaction.respond(488, reason: "Not Acceptable Here")
+            }
+        case .info:
+            if let onInfo = dialog.onInfo { onInfo(transaction) } else { transaction.respond(200) }
+        case .options:
+            respondToOptions(transaction)
+        default:
+            transaction.respond(501, reason: "Not Implemented", headers: [("Allow", Self.allowedMethods)])
+        }
+    }
+
+    private func receiveOutOfDialog(_ transaction: ServerTransaction) {
+        let request = transaction.request
+        switch authorize?(request, transaction.source) ?? .allow {
+        case .allow:
+            break
+        case .forbid(let reason):
+            logger.notice("refused \(request.method) from \(transaction.source): \(reason)")
+            transaction.respond(403, reason: "Forbidden", toTag: SIPIdentifiers.tag())
+            return
+        case .challenge(let code, let header):
+            let name = code == 407 ? "Proxy-Authenticate" : "WWW-Authenticate"
+            transaction.respond(code, toTag: SIPIdentifiers.tag(), headers: [(name, header)])
+            return
+        }
+        if let refusal = Self.validate(request) {
+            var response = SIPResponse.to(request, statusCode: refusal.code, reasonPhrase: refusal.reason,
+                                          toTag: SIPIdentifiers.tag())
+            for (name, value) in refusal.headers { response.headers.add(name, value) }
+            transaction.respond(response)
+            return
+        }
+        switch request.method {
+        case .invite:
+            let session = IncomingInvite(userAgent: self, transaction: transaction)
+            incoming[ObjectIdentifier(transaction)] = session
+            if let onInvite { onInvite(session) } else { session.reject(480, reason: "Temporarily Unavailable") }
+        case .options:
+            respondToOptions(transaction)
+        case .bye:
+            transaction.respond(481, reason: "Call/Transaction Does Not Exist")
+        default:
+            // §8.2.1: a method we know but do not serve is 405; one we do not know, 501.
+            let known = Self.knownMethods.contains(request.method.rawValue)
+            transaction.respond(known ? 405 : 501, reason: known ? "Method Not Allowed" : "Not Implemented",
+                                toTag: SIPIdentifiers.tag(), headers: [("Allow", Self.allowedMethods)])
+        }
+    }
+
+    /// Trunks send OPTIONS as a keepalive; answer what we can do (§11.2).
+    private func respondToOptions(_ transaction: ServerTransaction) {
+        transaction.respond(200, toTag: SIPIdentifiers.tag(), headers: [
+            ("Allow", Self.allowedMethods), ("Accept", "application/sdp"), ("Supported", ""),
+            ("Server", configuration.userAgent),
+        ])
+    }
+
+    /// A 2xx that matched no transaction: a retransmission after Timer M or
+    /// a fork. Known dialogs get their ACK again.
+    private func receiveStray(_ response: SIPResponse) {
+        guard response.statusCode >= 200, response.statusCode < 300,
+              response.headers.cseq?.method == .invite,
+              let callID = response.headers.callID, let local = response.headers.from?.tag,
+              let remote = response.headers.to?.tag,
+              let dialog = dialogs[Dialog.ID(callID: callID, localTag: local, remoteTag: remote)] else { return }
+        dialog.resendAck()
+    }
+
+    private func dialogID(ofIncoming request: SIPRequest) -> Dialog.ID? {
+        guard let callID = request.headers.callID, let local = request.headers.to?.tag,
+              let remote = request.headers.from?.tag else { return nil }
+        return Dialog.ID(callID: callID, localTag: local, remoteTag: remote)
+    }
+
+    // MARK: bookkeeping for sessions and dialogs
+
+    func addDialog(_ dialog: Dialog) { dialogs[dialog.id] = dialog }
+    func removeDialog(_ dialog: Dialog) { if dialogs[dialog.id] === dialog { dialogs[dialog.id] = nil } }
+    func dialog(_ id: Dialog.ID) -> Dialog? { dialogs[id] }
+    func removeIncoming(_ session: IncomingInvite) { incoming[ObjectIdentifier(session.transaction)] = nil }
+    func addOutgoing(_ session: OutgoingInvite) { outgoing[ObjectIdentifier(session)] = session }
+    func removeOutgoing(_ session: OutgoingInvite) { outgoing[ObjectIdentifier(session)] = nil }
+
+    /// Ends every dialog with BYE and closes the sockets.
+    public func shutdown() -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            for dialog in Array(self.dialogs.values) { dialog.bye() }
+            for session in Array(self.incoming.values) { session.reject(503, reason: "Service Unavailable") }
+            for session in Array(self.outgoing.values) { session.cancel() }
+            // Give the BYEs a moment on the wire before the sockets go.
+            return self.eventLoop.scheduleTask(in: .milliseconds(100)) {}.futureResult.flatMap {
+                self.transactions.shutdown()
+                return self.transport.close()
+            }
+        }
+    }
+}

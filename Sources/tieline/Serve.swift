@@ -1,0 +1,89 @@
+import ArgumentParser
+import Gateway
+import Logging
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `tieline serve`: run the gateway until SIGINT or SIGTERM, then
+/// unregister, hang up and close cleanly.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the gateway.")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let config: TielineConfig
+        do {
+            config = try ConfigLoader.load(path: options.config)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+        let level = Logger.Level(rawValue: config.logLevel.rawValue) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "tieline")
+        let gateway = Gateway(config: config, logger: logger)
+        let listeners = try await gateway.start()
+        for listener in listeners {
+            print("Tieline SIP listening on \(listener.transport.uriParameter) \(listener.address.hostPortText)")
+        }
+        print("Public SIP address: \(config.sip.publicAddress). Stop with Ctrl-C.")
+        await waitForTerminationSignal()
+        logger.info("shutting down")
+        await gateway.stop()
+    }
+}
+
+/// Suspends until SIGINT or SIGTERM arrives.
+func waitForTerminationSignal() async {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        let box = SignalBox(continuation)
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { box.resume() }
+            source.resume()
+            box.keep(source)
+        }
+    }
+}
+
+import Dispatch
+import Foundation
+
+final class SignalBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Void, Never>?
+    private var sources: [DispatchSourceSignal] = []
+
+    init(_ continuation: CheckedContinuation<Void, Never>) { self.continuation = continuation }
+
+    func keep(_ source: DispatchSourceSignal) {
+        lock.lock()
+        sources.append(source)
+        lock.unlock()
+    }
+
+    func resume() {
+        lock.lock()
+        let pending = continuation
+        continuation = nil
+        lock.unlock()
+        pending?.resume()
+    }
+}
+
+extension SocketAddress {
+    var hostPortText: String {
+        let ip = ipAddress ?? "?"
+        return ip.contains(":") ? "[\(ip)]:\(port ?? 0)" : "\(ip):\(port ?? 0)"
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Gateway
+import Logging
+import NIOCore
+import NIOPosix
+import SIP
+import XCTest
+
+/// A Tieline gateway in this test process, configured through the real
+/// YAML loader, with listeners on free loopback ports.
+struct TrunkSpec {
+    var name = "carrier"
+    var port: Int
+    var transport = "udp"
+    var username: String? = nil
+    var password: String? = nil
+    var register = false
+    var registerExpires = 3600
+    var allowedSources = ["127.0.0.1"]
+    var verifyTLS = false
+}
+
+final class GatewayFixture: @unchecked Sendable {
+    let gateway: Gateway
+    let udpPort: Int
+    let tcpPort: Int
+    let tlsPort: Int?
+    let configPath: String
+
+    /// - Parameter t1: short timers keep tests quick; retransmission logic is unchanged.
+    init(trunks: [TrunkSpec], tls: TestCertificate? = nil, t1Milliseconds: Int = 100, t4Milliseconds: Int = 500,
+         extraUsers: String = "") async throws {
+        udpPort = try freeUDPAndTCPPort()
+        tcpPort = udpPort
+        tlsPort = tls == nil ? nil : try freeUDPAndTCPPort()
+        var yaml = """
+        log_level: info
+        data_directory: \(NSTemporaryDirectory())tieline-test-data
+        sip:
+          listen:
+            - { transport: udp, address: "127.0.0.1:\(udpPort)" }
+            - { transport: tcp, address: "127.0.0.1:\(tcpPort)" }
+
+        """
+        if let tls, let tlsPort {
+            yaml += "    - { transport: tls, address: \"127.0.0.1:\(tlsPort)\", certificate: \"\(tls.certificatePath)\", private_key: \"\(tls.keyPath)\" }\n"
+        }
+        yaml += """
+          public_address: 127.0.0.1
+          timers: { t1_ms: \(t1Milliseconds), t2_ms: 4000, t4_ms: \(t4Milliseconds) }
+          invite_timeout_s: 30
+        media:
+          rtp_ports: "40000-40999"
+          public_address: 127.0.0.1
+        users:
+          - { name: alice, password: "alice-secret" }
+        \(extraUsers)
+        trunks:
+
+        """
+        for trunk in trunks {
+            yaml += """
+              - name: \(trunk.name)
+                address: 127.0.0.1
+                port: \(trunk.port)
+                transport: \(trunk.transport)
+                register: \(trunk.register)
+                register_expires_s: \(trunk.registerExpires)
+                allowed_sources: [\(trunk.allowedSources.map { "\"\($0)\"" }.joined(separator: ", "))]
+                verify_tls: \(trunk.verifyTLS)
+
+            """
+            if let username = trunk.username { yaml += "    username: \(username)\n" }
+            if let password = trunk.password { yaml += "    password: \(password)\n" }
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tieline-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        configPath = directory.appendingPathComponent("tieline.yaml").path
+        try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let config = try ConfigLoader.load(path: configPath)
+        var logger = Logger(label: "tieline-test")
+        logger.logLevel = ProcessInfo.processInfo.environment["TIELINE_TEST_LOG"].flatMap(Logger.Level.init) ?? .warning
+        gateway = Gateway(config: config, logger: logger)
+        _ = try await gateway.start()
+    }
+
+    func stop() async { await gateway.stop() }
+
+    /// Waits until no call, dialog or session is left; transactions may
+    /// still run out their RFC 3261 timers unless `transactions` is true.
+    func assertNothingLeft(transactions: Bool = false, within seconds: Double = 5,
+                           file: StaticString = #filePath, line: UInt = #line) async {
+        let deadline = Date().addingTimeInterval(seconds)
+        var counts = await gateway.counts
+        var calls = await gateway.activeCalls
+        while Date() < deadline {
+            counts = await gateway.counts
+            calls = await gateway.activeCalls
+            let sessionsDone = calls == 0 && counts.dialogs == 0 && counts.incomingInvites == 0 && counts.outgoingInvites == 0
+            let transactionsDone = counts.clientTransactions == 0 && counts.serverTransactions == 0
+            if sessionsDone && (!transactions || transactionsDone) { return }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        XCTFail("left behind: \(calls) calls, \(counts)", file: file, line: line)
+    }
+}
