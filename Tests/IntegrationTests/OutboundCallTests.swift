@@ -31,7 +31,7 @@ final class OutboundCallTests: XCTestCase {
 
     func testCallToSippUASOverTCP() async throws {
         let sippPort = try freeUDPAndTCPPort()
-        let sipp = try SippProcess.uas(port: sippPort, transport: "t1", calls: 2)
+        let sipp = try SippProcess.uas(port: sippPort, transport: "t1", scenario: scenarioPath("uas_answer"), calls: 2)
         let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: sippPort, transport: "tcp")])
         try await callAndHangUp(fixture)
         try await callAndHangUp(fixture)
@@ -48,7 +48,7 @@ final class OutboundCallTests: XCTestCase {
         let certificate = try TestCertificate.make()
         let sippPort = try freeUDPAndTCPPort()
         let tlsPort = try freeUDPAndTCPPort()
-        let sipp = try SippProcess.uas(port: sippPort, transport: "t1", calls: 1)
+        let sipp = try SippProcess.uas(port: sippPort, transport: "t1", scenario: scenarioPath("uas_answer"), calls: 1)
         let front = try SocatTLSFront.serverFront(listenPort: tlsPort, forwardTo: sippPort, certificate: certificate)
         defer { front.stop() }
         let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: tlsPort, transport: "tls")], tls: certificate)
@@ -109,7 +109,7 @@ final class OutboundCallTests: XCTestCase {
     func testCallsCompleteWithTwentyPercentLossBothWays() async throws {
         let sippPort = try freeUDPAndTCPPort()
         let calls = 5
-        let sipp = try SippProcess.uas(port: sippPort, transport: "u1", scenario: scenarioPath("uas_lossy"),
+        let sipp = try SippProcess.uas(port: sippPort, transport: "u1", scenario: scenarioPath("uas_answer"),
                                        calls: calls, extraArgs: ["-lost", "20"])
         let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: sippPort)])
         for _ in 0..<calls { try await callAndHangUp(fixture, hold: .milliseconds(100)) }

@@ -65,7 +65,12 @@ enum HeaderKind: UInt8, Sendable {
         }
     }
 
+    /// For names from the application, which unlike parsed ones are not known to be tokens.
     init<S: StringProtocol>(name: S) {
+        guard name.utf8.allSatisfy(isTokenChar) else {
+            self = .other
+            return
+        }
         if let kind = name.utf8.withContiguousStorageIfAvailable({ HeaderKind($0, 0, $0.count) }) {
             self = kind
         } else {
@@ -73,76 +78,68 @@ enum HeaderKind: UInt8, Sendable {
         }
     }
 
-    /// Classifies a header name by length first, so most names are settled by one or two compares.
-    init(_ p: Bytes, _ lo: Int, _ hi: Int) {
-        @inline(__always) func eq(_ s: StaticString) -> Bool { equalsIgnoringCase(p, lo, hi, s) }
-        switch hi - lo {
-        case 1:
-            switch asciiLower(p[lo]) {
-            case UInt8(ascii: "v"): self = .via
-            case UInt8(ascii: "f"): self = .from
-            case UInt8(ascii: "t"): self = .to
-            case UInt8(ascii: "i"): self = .callID
-            case UInt8(ascii: "m"): self = .contact
-            case UInt8(ascii: "l"): self = .contentLength
-            case UInt8(ascii: "c"): self = .contentType
-            case UInt8(ascii: "e"): self = .contentEncoding
-            case UInt8(ascii: "k"): self = .supported
-            case UInt8(ascii: "s"): self = .subject
-            case UInt8(ascii: "o"): self = .event
-            case UInt8(ascii: "r"): self = .referTo
-            case UInt8(ascii: "b"): self = .referredBy
-            case UInt8(ascii: "u"): self = .allowEvents
-            case UInt8(ascii: "x"): self = .sessionExpires
-            default: self = .other
-            }
-        case 2: self = eq("To") ? .to : .other
-        case 3: self = eq("Via") ? .via : .other
-        case 4:
-            if eq("From") { self = .from }
-            else if eq("CSeq") { self = .cseq }
-            else if eq("Date") { self = .date }
-            else if eq("Path") { self = .path }
-            else { self = .other }
-        case 5:
-            if eq("Route") { self = .route }
-            else if eq("Allow") { self = .allow }
-            else if eq("Event") { self = .event }
-            else { self = .other }
-        case 6: self = eq("Accept") ? .accept : .other
-        case 7:
-            if eq("Call-ID") { self = .callID }
-            else if eq("Contact") { self = .contact }
-            else if eq("Expires") { self = .expires }
-            else if eq("Subject") { self = .subject }
-            else if eq("Require") { self = .require }
-            else if eq("Warning") { self = .warning }
-            else { self = .other }
-        case 8: self = eq("Refer-To") ? .referTo : .other
-        case 9: self = eq("Supported") ? .supported : .other
-        case 11:
-            if eq("Referred-By") { self = .referredBy }
-            else if eq("Unsupported") { self = .unsupported }
-            else if eq("In-Reply-To") { self = .inReplyTo }
-            else { self = .other }
-        case 12:
-            if eq("Content-Type") { self = .contentType }
-            else if eq("Max-Forwards") { self = .maxForwards }
-            else if eq("Record-Route") { self = .recordRoute }
-            else if eq("Allow-Events") { self = .allowEvents }
-            else { self = .other }
-        case 13:
-            if eq("Proxy-Require") { self = .proxyRequire }
-            else if eq("Service-Route") { self = .serviceRoute }
-            else { self = .other }
-        case 14: self = eq("Content-Length") ? .contentLength : .other
-        case 15:
-            if eq("Session-Expires") { self = .sessionExpires }
-            else if eq("Accept-Encoding") { self = .acceptEncoding }
-            else if eq("Accept-Language") { self = .acceptLanguage }
-            else { self = .other }
-        case 16: self = eq("Content-Encoding") ? .contentEncoding : .other
-        case 19: self = eq("P-Asserted-Identity") ? .pAssertedIdentity : .other
+    /// Classifies a header name, which must be a token, by its length and first letter, so most
+    /// names are settled by a single comparison.
+    init(_ p: Octets, _ lo: Int, _ hi: Int) {
+        @inline(__always) func eq(_ s: StaticString) -> Bool { tokenEqualsIgnoringCase(p, lo, hi, s) }
+        guard hi > lo else { self = .other; return }
+        let first = asciiLower(p[lo])
+        switch (hi - lo, first) {
+        case (1, _): self = HeaderKind(compact: first)
+        case (2, UInt8(ascii: "t")): self = eq("To") ? .to : .other
+        case (3, UInt8(ascii: "v")): self = eq("Via") ? .via : .other
+        case (4, UInt8(ascii: "f")): self = eq("From") ? .from : .other
+        case (4, UInt8(ascii: "c")): self = eq("CSeq") ? .cseq : .other
+        case (4, UInt8(ascii: "d")): self = eq("Date") ? .date : .other
+        case (4, UInt8(ascii: "p")): self = eq("Path") ? .path : .other
+        case (5, UInt8(ascii: "r")): self = eq("Route") ? .route : .other
+        case (5, UInt8(ascii: "a")): self = eq("Allow") ? .allow : .other
+        case (5, UInt8(ascii: "e")): self = eq("Event") ? .event : .other
+        case (6, UInt8(ascii: "a")): self = eq("Accept") ? .accept : .other
+        case (7, UInt8(ascii: "c")): self = eq("Call-ID") ? .callID : eq("Contact") ? .contact : .other
+        case (7, UInt8(ascii: "e")): self = eq("Expires") ? .expires : .other
+        case (7, UInt8(ascii: "s")): self = eq("Subject") ? .subject : .other
+        case (7, UInt8(ascii: "r")): self = eq("Require") ? .require : .other
+        case (7, UInt8(ascii: "w")): self = eq("Warning") ? .warning : .other
+        case (8, UInt8(ascii: "r")): self = eq("Refer-To") ? .referTo : .other
+        case (9, UInt8(ascii: "s")): self = eq("Supported") ? .supported : .other
+        case (11, UInt8(ascii: "r")): self = eq("Referred-By") ? .referredBy : .other
+        case (11, UInt8(ascii: "u")): self = eq("Unsupported") ? .unsupported : .other
+        case (11, UInt8(ascii: "i")): self = eq("In-Reply-To") ? .inReplyTo : .other
+        case (12, UInt8(ascii: "c")): self = eq("Content-Type") ? .contentType : .other
+        case (12, UInt8(ascii: "m")): self = eq("Max-Forwards") ? .maxForwards : .other
+        case (12, UInt8(ascii: "r")): self = eq("Record-Route") ? .recordRoute : .other
+        case (12, UInt8(ascii: "a")): self = eq("Allow-Events") ? .allowEvents : .other
+        case (13, UInt8(ascii: "p")): self = eq("Proxy-Require") ? .proxyRequire : .other
+        case (13, UInt8(ascii: "s")): self = eq("Service-Route") ? .serviceRoute : .other
+        case (14, UInt8(ascii: "c")): self = eq("Content-Length") ? .contentLength : .other
+        case (15, UInt8(ascii: "s")): self = eq("Session-Expires") ? .sessionExpires : .other
+        case (15, UInt8(ascii: "a")):
+            self = eq("Accept-Encoding") ? .acceptEncoding : eq("Accept-Language") ? .acceptLanguage : .other
+        case (16, UInt8(ascii: "c")): self = eq("Content-Encoding") ? .contentEncoding : .other
+        case (19, UInt8(ascii: "p")): self = eq("P-Asserted-Identity") ? .pAssertedIdentity : .other
+        default: self = .other
+        }
+    }
+
+    /// The compact forms of RFC 3261 §7.3.3 and the extensions that define one.
+    private init(compact c: UInt8) {
+        switch c {
+        case UInt8(ascii: "v"): self = .via
+        case UInt8(ascii: "f"): self = .from
+        case UInt8(ascii: "t"): self = .to
+        case UInt8(ascii: "i"): self = .callID
+        case UInt8(ascii: "m"): self = .contact
+        case UInt8(ascii: "l"): self = .contentLength
+        case UInt8(ascii: "c"): self = .contentType
+        case UInt8(ascii: "e"): self = .contentEncoding
+        case UInt8(ascii: "k"): self = .supported
+        case UInt8(ascii: "s"): self = .subject
+        case UInt8(ascii: "o"): self = .event
+        case UInt8(ascii: "r"): self = .referTo
+        case UInt8(ascii: "b"): self = .referredBy
+        case UInt8(ascii: "u"): self = .allowEvents
+        case UInt8(ascii: "x"): self = .sessionExpires
         default: self = .other
         }
     }

@@ -3,7 +3,7 @@
 /// message those accessors never come back nil for a header that is present.
 ///
 /// Fields are checked as the parser meets them, on the received bytes and without building
-/// values (`build: false`), so validation costs no allocations.
+/// values (the `scan` half of each grammar), so validation costs no allocations.
 struct HeaderChecker {
     /// nil for a response.
     let method: SIPMethod?
@@ -19,7 +19,7 @@ struct HeaderChecker {
     private static let singleValued: [HeaderKind] = [.from, .to, .callID, .cseq, .maxForwards, .contentLength]
 
     /// Checks one field; the first failure is kept for `finish`.
-    mutating func check(_ kind: HeaderKind, _ p: Bytes, _ lo: Int, _ hi: Int) {
+    mutating func check(_ kind: HeaderKind, _ p: Octets, _ lo: Int, _ hi: Int) {
         counts.add(kind)
         guard failure == nil else { return }
         do throws(SIPParseError) {
@@ -32,13 +32,13 @@ struct HeaderChecker {
     /// Missing and repeated fields first (they say most about what is wrong), then the first bad
     /// value, then a body shorter than Content-Length. Returns the Content-Length, if any.
     func finish(available: Int) throws(SIPParseError) -> Int? {
-        let missing = Self.mandatory.filter { counts[$0] == 0 }
-        if !missing.isEmpty {
+        if counts.lacksMandatory {
+            let missing = Self.mandatory.filter { counts[$0] == 0 }
             let names = missing.map(\.canonicalName).joined(separator: ", ")
             throw SIPParseError(missing.count == 1 ? "Missing \(names) header field" : "Missing header fields: \(names)")
         }
-        let repeated = Self.singleValued.filter { counts[$0] > 1 }
-        if !repeated.isEmpty {
+        if counts.repeatsSingleValued {
+            let repeated = Self.singleValued.filter { counts[$0] > 1 }
             throw SIPParseError("Multiple values for \(repeated.map(\.canonicalName).joined(separator: ", "))")
         }
         if let failure { throw failure }
@@ -48,20 +48,27 @@ struct HeaderChecker {
         return contentLength
     }
 
-    private mutating func isValid(_ kind: HeaderKind, _ p: Bytes, _ lo: Int, _ hi: Int) throws(SIPParseError) -> Bool {
+    private mutating func isValid(_ kind: HeaderKind, _ p: Octets, _ lo: Int, _ hi: Int) throws(SIPParseError) -> Bool {
         switch kind {
         case .via:
-            return Self.eachListValue(p, lo, hi) { a, b in (try? Via.parse(p, a, b, build: false)) != nil }
+            var parts = Via.Parts()
+            return Self.eachListValue(p, lo, hi) { a, b throws(SIPParseError) in
+                try Via.scan(p, a, b, stopAtComma: true, &parts)
+            }
         case .from, .to:
-            return (try? NameAddress.parse(p, lo, hi, build: false)) != nil
+            var parts = NameAddress.Parts()
+            return (try? NameAddress.scan(p, lo, hi, stopAtComma: false, &parts)) == hi
         case .contact:
             if hi - lo == 1 && p[lo] == UInt8(ascii: "*") {
                 contactWildcard = true
                 return true
             }
-            return Self.eachListValue(p, lo, hi) { a, b in (try? NameAddress.parse(p, a, b, build: false)) != nil }
+            fallthrough
         case .route, .recordRoute:
-            return Self.eachListValue(p, lo, hi) { a, b in (try? NameAddress.parse(p, a, b, build: false)) != nil }
+            var parts = NameAddress.Parts()
+            return Self.eachListValue(p, lo, hi) { a, b throws(SIPParseError) in
+                try NameAddress.scan(p, a, b, stopAtComma: true, &parts)
+            }
         case .callID:
             return Self.isCallID(p, lo, hi)
         case .cseq:
@@ -88,21 +95,25 @@ struct HeaderChecker {
         }
     }
 
-    /// Applies `check` to each comma-separated value; an empty value (`a,,b`) is malformed.
-    private static func eachListValue(_ p: Bytes, _ lo: Int, _ hi: Int, _ check: (Int, Int) -> Bool) -> Bool {
-        var ok = true
-        HeaderList.ranges(p, lo, hi) { a, b in
-            if ok && (a == b || !check(a, b)) { ok = false }
+    /// Runs an element scanner over each comma-separated value; `scan` returns where the value
+    /// ended. An empty value (`a,,b`) fails in the scanner, as it should.
+    private static func eachListValue(_ p: Octets, _ lo: Int, _ hi: Int,
+                                      _ scan: (Int, Int) throws(SIPParseError) -> Int) -> Bool {
+        var i = lo
+        while true {
+            guard let end = try? scan(i, hi) else { return false }
+            if end >= hi { return true }
+            guard p[end] == Octet.comma else { return false }
+            i = end + 1
         }
-        return ok
     }
 
     /// callid = word [ "@" word ]
-    private static func isCallID(_ p: Bytes, _ lo: Int, _ hi: Int) -> Bool {
+    private static func isCallID(_ p: Octets, _ lo: Int, _ hi: Int) -> Bool {
         guard lo < hi else { return false }
         var ats = 0
         for i in lo..<hi {
-            if p[i] == Byte.at {
+            if p[i] == Octet.at {
                 ats += 1
                 if ats > 1 || i == lo || i == hi - 1 { return false }
             } else if !isWordChar(p[i]) {
@@ -119,9 +130,9 @@ struct HeaderChecker {
 
     /// rfc1123-date = wkday "," SP date1 SP time SP "GMT" (RFC 3261 §20.17: only GMT is allowed,
     /// which is what RFC 4475 §3.1.2.12 tests).
-    private static func isRFC1123Date(_ p: Bytes, _ lo: Int, _ hi: Int) -> Bool {
+    private static func isRFC1123Date(_ p: Octets, _ lo: Int, _ hi: Int) -> Bool {
         guard hi - lo == 29 else { return false }
-        func digits(_ at: Int, _ count: Int) -> Bool { (at..<(at + count)).allSatisfy { isDigit(p[$0]) } }
+        func digits(_ at: Int, _ count: Int) -> Bool { (at..<(at + count)).allSatisfy { isASCIIDigit(p[$0]) } }
         func byte(_ at: Int, _ c: Character) -> Bool { p[at] == c.asciiValue }
         return weekdays.contains { equalsExactly(p, lo, lo + 3, $0) }
             && byte(lo + 3, ",") && byte(lo + 4, " ") && digits(lo + 5, 2) && byte(lo + 7, " ")
@@ -147,6 +158,14 @@ struct HeaderChecker {
             case .contact: storage.7 &+= 1
             default: break
             }
+        }
+
+        var lacksMandatory: Bool {
+            storage.0 == 0 || storage.1 == 0 || storage.2 == 0 || storage.3 == 0 || storage.4 == 0
+        }
+
+        var repeatsSingleValued: Bool {
+            storage.1 > 1 || storage.2 > 1 || storage.3 > 1 || storage.4 > 1 || storage.5 > 1 || storage.6 > 1
         }
 
         subscript(kind: HeaderKind) -> UInt32 {

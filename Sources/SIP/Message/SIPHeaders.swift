@@ -4,23 +4,28 @@
 /// For list headers (§7.3.1) `first` and `all` see values, not fields: `Via: a, b` and two Via
 /// fields read the same.
 ///
-/// Parsed fields are not turned into Strings up front: they point into `storage`, a copy of the
-/// received header section, and become Strings only when read. Most fields of most messages are
-/// only ever forwarded or re-serialized, so this is where parsing saves most of its time.
+/// Every name and value is a span of `storage`: for a parsed message, a copy of the received
+/// header section; fields the application adds are appended to it. Strings are made only when a
+/// field is read, and fields are plain values that copy without reference counting. Most fields
+/// of most messages are only forwarded or re-serialized, so this is where parsing saves its time.
 public struct SIPHeaders: Sendable, Sequence, Hashable, ExpressibleByDictionaryLiteral {
-    /// A field's name or value: a span of `storage`, or a String set by the application.
-    enum Text: Sendable {
-        case span(UInt32, UInt32)
-        case string(String)
-    }
-
     struct Field: Sendable {
         var kind: HeaderKind
-        var name: Text
-        var value: Text
+        var nameLo: UInt32, nameHi: UInt32
+        var valueLo: UInt32, valueHi: UInt32
+
+        init(kind: HeaderKind, name: (Int, Int), value: (Int, Int)) {
+            self.kind = kind
+            nameLo = UInt32(truncatingIfNeeded: name.0)
+            nameHi = UInt32(truncatingIfNeeded: name.1)
+            valueLo = UInt32(truncatingIfNeeded: value.0)
+            valueHi = UInt32(truncatingIfNeeded: value.1)
+        }
+
+        var name: (Int, Int) { (Int(nameLo), Int(nameHi)) }
+        var value: (Int, Int) { (Int(valueLo), Int(valueHi)) }
     }
 
-    /// The received header section (plus the unfolded text of folded fields) that spans index.
     var storage: [UInt8]
     var fields: [Field]
 
@@ -59,7 +64,7 @@ public struct SIPHeaders: Sendable, Sequence, Hashable, ExpressibleByDictionaryL
     // MARK: Editing
 
     public mutating func add(_ name: String, _ value: String) {
-        fields.append(Self.makeField(name, value))
+        fields.append(makeField(name, value))
     }
 
     /// Replaces every field of that name by one field, at the first one's position, else appends.
@@ -69,25 +74,22 @@ public struct SIPHeaders: Sendable, Sequence, Hashable, ExpressibleByDictionaryL
             add(name, value)
             return
         }
-        fields[first] = Self.makeField(name, value)
-        var i = fields.count - 1
-        while i > first {
-            if matches(fields[i], kind, name) { fields.remove(at: i) }
-            i -= 1
-        }
+        fields[first] = makeField(name, value)
+        var kept = Array(fields[...first])
+        for field in fields[(first + 1)...] where !matches(field, kind, name) { kept.append(field) }
+        fields = kept
+        compactIfWasteful()
     }
 
     public mutating func remove(_ name: String) {
         let kind = HeaderKind(name: name)
-        var kept: [Field] = []
-        kept.reserveCapacity(fields.count)
-        for field in fields where !matches(field, kind, name) { kept.append(field) }
-        fields = kept
+        fields = fields.filter { !matches($0, kind, name) }
+        compactIfWasteful()
     }
 
     /// Prepends a field; a proxy or UAC pushes its Via this way.
     public mutating func insertFirst(_ name: String, _ value: String) {
-        fields.insert(Self.makeField(name, value), at: 0)
+        fields.insert(makeField(name, value), at: 0)
     }
 
     /// Removes the first value of that name: when the first field is a comma list of several
@@ -95,21 +97,61 @@ public struct SIPHeaders: Sendable, Sequence, Hashable, ExpressibleByDictionaryL
     public mutating func removeFirst(_ name: String) {
         let kind = HeaderKind(name: name)
         guard let index = firstIndex(kind, name) else { return }
-        if kind.isList, let rest = remainderAfterFirstValue(fields[index].value) {
-            fields[index].value = .string(rest)
+        var second: Int?
+        if kind.isList {
+            var values = 0
+            withBytes(fields[index].value) { p, lo, hi in
+                HeaderList.ranges(p, lo, hi) { a, b in
+                    guard a < b else { return }
+                    values += 1
+                    if values == 2 { second = a }
+                }
+            }
+        }
+        if let second {
+            // The remaining values are already in storage: just start the value later.
+            fields[index].valueLo = UInt32(truncatingIfNeeded: second)
         } else {
             fields.remove(at: index)
+            compactIfWasteful()
         }
     }
 
-    /// A header value cannot hold a line break: it would end the field and let the rest be read
-    /// as another header. Breaks become spaces, as unfolding would make them.
-    private static func makeField(_ name: String, _ value: String) -> Field {
-        var clean = value
-        if value.utf8.contains(where: { $0 == Byte.cr || $0 == Byte.lf }) {
-            clean = String(decoding: value.utf8.map { $0 == Byte.cr || $0 == Byte.lf ? Byte.space : $0 }, as: UTF8.self)
+    /// Appends the text to storage. A header value cannot hold a line break: it would end the
+    /// field and let the rest be read as another header, so breaks become spaces, as unfolding
+    /// would make them.
+    private mutating func makeField(_ name: String, _ value: String) -> Field {
+        let nameLo = storage.count
+        storage.append(contentsOf: name.utf8)
+        let valueLo = storage.count
+        storage.append(contentsOf: value.utf8)
+        for i in valueLo..<storage.count where storage[i] == Octet.cr || storage[i] == Octet.lf {
+            storage[i] = Octet.space
         }
-        return Field(kind: HeaderKind(name: name), name: .string(name), value: .string(clean))
+        return Field(kind: HeaderKind(name: name), name: (nameLo, valueLo), value: (valueLo, storage.count))
+    }
+
+    /// Edits leave dead text in storage; rebuild it when most of it is dead, so a value edited
+    /// over and over (a dialog's CSeq) cannot grow without bound.
+    private mutating func compactIfWasteful() {
+        var live = 0
+        for field in fields { live += Int(field.nameHi - field.nameLo) + Int(field.valueHi - field.valueLo) }
+        guard storage.count > 4096 && storage.count > 2 * live else { return }
+        var compact: [UInt8] = []
+        compact.reserveCapacity(live)
+        var moved = fields
+        storage.withUnsafeBufferPointer { old in
+            for i in moved.indices {
+                let field = moved[i]
+                let nameLo = compact.count
+                compact.append(contentsOf: Octets(rebasing: old[Int(field.nameLo)..<Int(field.nameHi)]))
+                let valueLo = compact.count
+                compact.append(contentsOf: Octets(rebasing: old[Int(field.valueLo)..<Int(field.valueHi)]))
+                moved[i] = Field(kind: field.kind, name: (nameLo, valueLo), value: (valueLo, compact.count))
+            }
+        }
+        storage = compact
+        fields = moved
     }
 
     // MARK: Reading
@@ -129,7 +171,7 @@ public struct SIPHeaders: Sendable, Sequence, Hashable, ExpressibleByDictionaryL
         for field in fields where matches(field, kind, name) {
             if kind.isList {
                 withBytes(field.value) { p, lo, hi in
-                    HeaderList.ranges(p, lo, hi) { a, b in if a < b { result.append(makeString(p, a, b)) } }
+                    HeaderList.ranges(p, lo, hi) { a, b in if a < b { result.append(decodeString(p, a, b)) } }
                 }
             } else {
                 result.append(string(field.value))
@@ -146,7 +188,7 @@ public struct SIPHeaders: Sendable, Sequence, Hashable, ExpressibleByDictionaryL
             let value: String? = withBytes(field.value) { p, lo, hi in
                 var found: String?
                 HeaderList.ranges(p, lo, hi) { a, b in
-                    if found == nil && a < b { found = makeString(p, a, b) }
+                    if found == nil && a < b { found = decodeString(p, a, b) }
                 }
                 return found
             }
@@ -157,34 +199,30 @@ public struct SIPHeaders: Sendable, Sequence, Hashable, ExpressibleByDictionaryL
 
     /// Runs `body` over the bytes of every value of `kind`, list fields split into values; stops
     /// and returns false as soon as `body` does.
-    func forEachValue(_ kind: HeaderKind, _ body: (Bytes, Int, Int) -> Bool) -> Bool {
-        for field in fields where field.kind == kind {
-            let ok = withBytes(field.value) { p, lo, hi -> Bool in
-                guard kind.isList else { return body(p, lo, hi) }
+    func forEachValue(_ kind: HeaderKind, _ body: (Octets, Int, Int) -> Bool) -> Bool {
+        storage.withUnsafeBufferPointer { p in
+            for field in fields where field.kind == kind {
+                let (lo, hi) = field.value
+                if !kind.isList {
+                    if !body(p, lo, hi) { return false }
+                    continue
+                }
                 var ok = true
                 HeaderList.ranges(p, lo, hi) { a, b in if ok && a < b { ok = body(p, a, b) } }
-                return ok
+                if !ok { return false }
             }
-            if !ok { return false }
+            return true
         }
-        return true
     }
 
     // MARK: Text access
 
-    func string(_ text: Text) -> String {
-        switch text {
-        case .string(let s): return s
-        case .span(let lo, let hi):
-            return storage.withUnsafeBufferPointer { makeString($0, Int(lo), Int(hi)) }
-        }
+    func string(_ span: (Int, Int)) -> String {
+        storage.withUnsafeBufferPointer { decodeString($0, span.0, span.1) }
     }
 
-    func withBytes<R>(_ text: Text, _ body: (Bytes, Int, Int) -> R) -> R {
-        switch text {
-        case .string(let s): return withUTF8BytesNonThrowing(s) { body($0, 0, $0.count) }
-        case .span(let lo, let hi): return storage.withUnsafeBufferPointer { body($0, Int(lo), Int(hi)) }
-        }
+    func withBytes<R>(_ span: (Int, Int), _ body: (Octets, Int, Int) -> R) -> R {
+        storage.withUnsafeBufferPointer { body($0, span.0, span.1) }
     }
 
     private func firstIndex(_ kind: HeaderKind, _ name: String) -> Int? {
@@ -196,44 +234,37 @@ public struct SIPHeaders: Sendable, Sequence, Hashable, ExpressibleByDictionaryL
         if kind != .other { return field.kind == kind }
         guard field.kind == .other else { return false }
         return withBytes(field.name) { p, lo, hi in
-            asciiEqualsIgnoringCase(Bytes(rebasing: p[lo..<hi]), name.utf8)
+            asciiEqualsIgnoringCase(Octets(rebasing: p[lo..<hi]), name.utf8)
         }
     }
 
-    private func remainderAfterFirstValue(_ text: Text) -> String? {
-        withBytes(text) { p, lo, hi -> String? in
-            var starts: [Int] = []
-            HeaderList.ranges(p, lo, hi) { a, b in if a < b { starts.append(a) } }
-            guard starts.count > 1 else { return nil }
-            return makeString(p, starts[1], trimTrailingWSP(p, starts[1], hi))
-        }
-    }
-
-    // MARK: Hashable: fields compare by their text, wherever it is kept.
+    // MARK: Hashable: fields compare by their text, wherever in storage it is.
 
     public static func == (a: SIPHeaders, b: SIPHeaders) -> Bool {
         guard a.fields.count == b.fields.count else { return false }
-        for (x, y) in zip(a.fields, b.fields) {
-            if !a.textEquals(x.name, b, y.name) || !a.textEquals(x.value, b, y.value) { return false }
-        }
-        return true
-    }
-
-    private func textEquals(_ t: Text, _ other: SIPHeaders, _ u: Text) -> Bool {
-        withBytes(t) { p, lo, hi in
-            other.withBytes(u) { q, qlo, qhi in
-                hi - lo == qhi - qlo && (0..<(hi - lo)).allSatisfy { p[lo + $0] == q[qlo + $0] }
+        return a.storage.withUnsafeBufferPointer { p in
+            b.storage.withUnsafeBufferPointer { q in
+                for (x, y) in zip(a.fields, b.fields) {
+                    if !spansEqual(p, x.name, q, y.name) || !spansEqual(p, x.value, q, y.value) { return false }
+                }
+                return true
             }
         }
     }
 
+    private static func spansEqual(_ p: Octets, _ s: (Int, Int), _ q: Octets, _ t: (Int, Int)) -> Bool {
+        s.1 - s.0 == t.1 - t.0 && Octets(rebasing: p[s.0..<s.1]).elementsEqual(Octets(rebasing: q[t.0..<t.1]))
+    }
+
     public func hash(into hasher: inout Hasher) {
         hasher.combine(fields.count)
-        for field in fields {
-            withBytes(field.name) { p, lo, hi in hasher.combine(bytes: UnsafeRawBufferPointer(Bytes(rebasing: p[lo..<hi]))) }
-            hasher.combine(0xFF as UInt8)
-            withBytes(field.value) { p, lo, hi in hasher.combine(bytes: UnsafeRawBufferPointer(Bytes(rebasing: p[lo..<hi]))) }
-            hasher.combine(0xFF as UInt8)
+        storage.withUnsafeBufferPointer { p in
+            for field in fields {
+                hasher.combine(bytes: UnsafeRawBufferPointer(Octets(rebasing: p[field.name.0..<field.name.1])))
+                hasher.combine(0xFF as UInt8)
+                hasher.combine(bytes: UnsafeRawBufferPointer(Octets(rebasing: p[field.value.0..<field.value.1])))
+                hasher.combine(0xFF as UInt8)
+            }
         }
     }
 }
@@ -272,11 +303,11 @@ extension SIPHeaders {
     }
     /// delta-seconds up to 2^32-1; nil when absent or malformed (RFC 3261 §20.19 leaves the
     /// fallback to the caller, e.g. 3600 for REGISTER).
-    public var expires: Int? { decimal(.expires, limit: Int(UInt32.max)) }
+    public var expires: Int? { decimal(.expires, limit: Int(clamping: UInt32.max)) }
 
     /// All values parsed, or empty if any of them is malformed: a half-read route set or Via
     /// stack is worse than none.
-    private func parseAll<T>(_ kind: HeaderKind, _ parse: (Bytes, Int, Int) -> T?) -> [T] {
+    private func parseAll<T>(_ kind: HeaderKind, _ parse: (Octets, Int, Int) -> T?) -> [T] {
         var result: [T] = []
         let ok = forEachValue(kind) { p, lo, hi in
             guard let value = parse(p, lo, hi) else { return false }
@@ -286,7 +317,7 @@ extension SIPHeaders {
         return ok ? result : []
     }
 
-    private func parseFirst<T>(_ kind: HeaderKind, _ parse: (Bytes, Int, Int) -> T?) -> T? {
+    private func parseFirst<T>(_ kind: HeaderKind, _ parse: (Octets, Int, Int) -> T?) -> T? {
         var result: T?
         _ = forEachValue(kind) { p, lo, hi in
             result = parse(p, lo, hi)
@@ -308,21 +339,26 @@ extension SIPHeaders {
 /// and inside `<...>` do not separate values.
 enum HeaderList {
     /// Calls `body` with the trimmed byte range of every value, empty ones included.
-    static func ranges(_ p: Bytes, _ lo: Int, _ hi: Int, _ body: (Int, Int) -> Void) {
+    static func ranges(_ p: Octets, _ lo: Int, _ hi: Int, _ body: (Int, Int) -> Void) {
         var start = lo
         var i = lo
         var inQuotes = false, inAngle = false
         while i < hi {
             let c = p[i]
+            // Only '"' ',' '<' '>' '\' matter; skip everything else with one set test.
+            guard inSet(c, 0x5000_1004_0000_0000, 0x0000_0000_1000_0000) else {
+                i += 1
+                continue
+            }
             if inQuotes {
-                if c == Byte.backslash { i += 1 } else if c == Byte.quote { inQuotes = false }
-            } else if c == Byte.quote {
+                if c == Octet.backslash { i += 1 } else if c == Octet.quote { inQuotes = false }
+            } else if c == Octet.quote {
                 inQuotes = true
-            } else if c == Byte.lessThan {
+            } else if c == Octet.lessThan {
                 inAngle = true
-            } else if c == Byte.greaterThan {
+            } else if c == Octet.greaterThan {
                 inAngle = false
-            } else if c == Byte.comma && !inAngle {
+            } else if c == Octet.comma && !inAngle {
                 let a = skipWSP(p, start, i)
                 body(a, trimTrailingWSP(p, a, i))
                 start = i + 1

@@ -32,7 +32,7 @@ public struct SIPMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
 
     /// Reads a method from bytes, reusing the shared strings for the common methods so the
     /// parser does not build a new String for every request.
-    static func from(_ p: Bytes, _ lo: Int, _ hi: Int) -> SIPMethod {
+    static func from(_ p: Octets, _ lo: Int, _ hi: Int) -> SIPMethod {
         switch hi - lo {
         case 3:
             if equalsExactly(p, lo, hi, "BYE") { return .bye }
@@ -49,6 +49,6 @@ public struct SIPMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
             if equalsExactly(p, lo, hi, "MESSAGE") { return .message }
         default: break
         }
-        return SIPMethod(rawValue: makeString(p, lo, hi))
+        return SIPMethod(rawValue: decodeString(p, lo, hi))
     }
 }

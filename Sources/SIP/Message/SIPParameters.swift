@@ -50,7 +50,7 @@ public struct SIPParameters: Hashable, Sendable, CustomStringConvertible, Expres
             items.append(Item(name: name, value: value))
             return
         }
-        items[first].value = value
+        items[first] = Item(name: name, value: value)
         var i = items.count - 1
         while i > first {
             if asciiEqualsIgnoringCase(items[i].name, name) { items.remove(at: i) }
@@ -62,19 +62,21 @@ public struct SIPParameters: Hashable, Sendable, CustomStringConvertible, Expres
         items.removeAll { asciiEqualsIgnoringCase($0.name, name) }
     }
 
-    public var description: String {
-        var out: [UInt8] = []
-        write(into: &out)
-        return String(decoding: out, as: UTF8.self)
+    public var description: String { writeString(count: byteCount) { write(to: &$0) } }
+
+    var byteCount: Int {
+        var n = 0
+        for item in items { n += 1 + item.name.utf8.count + (item.value.map { 1 + $0.utf8.count } ?? 0) }
+        return n
     }
 
-    func write(into out: inout [UInt8]) {
+    func write(to out: inout ByteWriter) {
         for item in items {
-            out.append(Byte.semicolon)
-            appendUTF8(item.name, to: &out)
+            out.write(Octet.semicolon)
+            out.write(item.name)
             if let value = item.value {
-                out.append(Byte.equals)
-                appendUTF8(value, to: &out)
+                out.write(Octet.equals)
+                out.write(value)
             }
         }
     }
@@ -85,13 +87,13 @@ public struct SIPParameters: Hashable, Sendable, CustomStringConvertible, Expres
 extension SIPParameters {
     /// uri-parameters = *( ";" pname [ "=" pvalue ] ), no whitespace anywhere. Starts at a ';'
     /// (or returns at once) and stops at the first byte that cannot continue a parameter.
-    static func scanURIParameters(_ p: Bytes, _ start: Int, _ hi: Int) throws(SIPParseError) -> Int {
+    static func scanURIParameters(_ p: Octets, _ start: Int, _ hi: Int) throws(SIPParseError) -> Int {
         var i = start
-        while i < hi && p[i] == Byte.semicolon {
+        while i < hi && p[i] == Octet.semicolon {
             let nameStart = i + 1
             i = try scanEscaped(p, nameStart, hi, isParamChar)
             guard i > nameStart else { throw SIPParseError("Empty URI parameter") }
-            if i < hi && p[i] == Byte.equals {
+            if i < hi && p[i] == Octet.equals {
                 let valueStart = i + 1
                 i = try scanEscaped(p, valueStart, hi, isParamChar)
                 guard i > valueStart else { throw SIPParseError("Empty URI parameter value") }
@@ -101,16 +103,16 @@ extension SIPParameters {
     }
 
     /// Builds parameters from text `scanURIParameters` accepted.
-    static func buildURIParameters(_ p: Bytes, _ lo: Int, _ hi: Int) -> SIPParameters {
+    static func buildURIParameters(_ p: Octets, _ lo: Int, _ hi: Int) -> SIPParameters {
         var params = SIPParameters()
         var i = lo
         while i < hi {
             let start = i + 1  // past ';'
-            let end = firstIndex(of: Byte.semicolon, in: p, start, hi) ?? hi
-            if let eq = firstIndex(of: Byte.equals, in: p, start, end) {
-                params.items.append(Item(name: makeString(p, start, eq), value: makeString(p, eq + 1, end)))
+            let end = firstIndex(of: Octet.semicolon, in: p, start, hi) ?? hi
+            if let eq = firstIndex(of: Octet.equals, in: p, start, end) {
+                params.items.append(Item(name: decodeString(p, start, eq), value: decodeString(p, eq + 1, end)))
             } else {
-                params.items.append(Item(name: makeString(p, start, end), value: nil))
+                params.items.append(Item(name: decodeString(p, start, end), value: nil))
             }
             i = end
         }
@@ -118,50 +120,63 @@ extension SIPParameters {
     }
 
     /// *( SEMI generic-param ) after a header value, where SEMI and EQUAL allow whitespace around
-    /// them (RFC 3261 §25.1). Must consume everything up to `hi`.
-    static func parseHeaderParameters(_ p: Bytes, _ start: Int, _ hi: Int,
-                                      build: Bool = true) throws(SIPParseError) -> SIPParameters {
+    /// them (RFC 3261 §25.1). Stops at `hi`, or at a ',' ending a list value when `stopAtComma`;
+    /// returns where it stopped. Anything else that is not a parameter is an error.
+    static func scanHeaderParameters(_ p: Octets, _ start: Int, _ hi: Int, stopAtComma: Bool) throws(SIPParseError) -> Int {
+        var unused = SIPParameters()
+        return try headerParameters(p, start, hi, stopAtComma: stopAtComma, into: &unused, build: false)
+    }
+
+    /// Builds parameters from text `scanHeaderParameters` accepted.
+    static func buildHeaderParameters(_ p: Octets, _ start: Int, _ hi: Int) -> SIPParameters {
         var params = SIPParameters()
+        _ = try? headerParameters(p, start, hi, stopAtComma: false, into: &params, build: true)
+        return params
+    }
+
+    private static func headerParameters(_ p: Octets, _ start: Int, _ hi: Int, stopAtComma: Bool,
+                                         into params: inout SIPParameters, build: Bool) throws(SIPParseError) -> Int {
         var i = skipWSP(p, start, hi)
         while i < hi {
-            guard p[i] == Byte.semicolon else { throw SIPParseError("Unexpected text after value") }
+            if stopAtComma && p[i] == Octet.comma { return i }
+            guard p[i] == Octet.semicolon else { throw SIPParseError("Unexpected text after value") }
             i = skipWSP(p, i + 1, hi)
             let nameStart = i
             while i < hi && isTokenChar(p[i]) { i += 1 }
             guard i > nameStart else { throw SIPParseError("Empty parameter") }
             let nameEnd = i
             i = skipWSP(p, i, hi)
-            var value: (Int, Int)?
-            if i < hi && p[i] == Byte.equals {
+            var valueStart = -1, valueEnd = -1
+            if i < hi && p[i] == Octet.equals {
                 i = skipWSP(p, i + 1, hi)
-                let valueStart = i
-                if i < hi && p[i] == Byte.quote {
+                valueStart = i
+                if i < hi && p[i] == Octet.quote {
                     i = try skipQuotedString(p, i, hi)
                 } else {
                     while i < hi && isGenValueChar(p[i]) { i += 1 }
                 }
                 guard i > valueStart else { throw SIPParseError("Empty parameter value") }
-                value = (valueStart, i)
+                valueEnd = i
                 i = skipWSP(p, i, hi)
             }
             if build {
-                params.items.append(Item(name: makeString(p, nameStart, nameEnd),
-                                         value: value.map { makeString(p, $0.0, $0.1) }))
+                params.items.append(Item(name: decodeString(p, nameStart, nameEnd),
+                                         value: valueStart < 0 ? nil : decodeString(p, valueStart, valueEnd)))
             }
         }
-        return params
+        return i
     }
 }
 
 /// Advances over characters of a class and `%XX` escapes; a `%` not followed by two hex digits
 /// is an error (RFC 3261 §25.1 escaped).
 @inline(__always)
-func scanEscaped(_ p: Bytes, _ start: Int, _ hi: Int, _ allowed: (UInt8) -> Bool) throws(SIPParseError) -> Int {
+func scanEscaped(_ p: Octets, _ start: Int, _ hi: Int, _ allowed: (UInt8) -> Bool) throws(SIPParseError) -> Int {
     var i = start
     while i < hi {
         let c = p[i]
-        if c == Byte.percent {
-            guard i + 2 < hi, isHexDigit(p[i + 1]), isHexDigit(p[i + 2])
+        if c == Octet.percent {
+            guard i + 2 < hi, isASCIIHexDigit(p[i + 1]), isASCIIHexDigit(p[i + 2])
             else { throw SIPParseError("Invalid % escape") }
             i += 3
         } else if allowed(c) {
@@ -174,13 +189,13 @@ func scanEscaped(_ p: Bytes, _ start: Int, _ hi: Int, _ allowed: (UInt8) -> Bool
 }
 
 /// Returns the index just past a quoted-string starting at `start` (which holds the opening quote).
-func skipQuotedString(_ p: Bytes, _ start: Int, _ hi: Int) throws(SIPParseError) -> Int {
+func skipQuotedString(_ p: Octets, _ start: Int, _ hi: Int) throws(SIPParseError) -> Int {
     var i = start + 1
     while i < hi {
         switch p[i] {
-        case Byte.quote: return i + 1
-        case Byte.backslash: i += 2
-        case Byte.cr, Byte.lf: throw SIPParseError("Line break in quoted string")
+        case Octet.quote: return i + 1
+        case Octet.backslash: i += 2
+        case Octet.cr, Octet.lf: throw SIPParseError("Line break in quoted string")
         default: i += 1
         }
     }
@@ -191,13 +206,13 @@ func skipQuotedString(_ p: Bytes, _ start: Int, _ hi: Int) throws(SIPParseError)
 /// returned unchanged.
 func unquote(_ raw: String) -> String {
     let u = raw.utf8
-    guard u.count >= 2, u.first == Byte.quote, u.last == Byte.quote else { return raw }
+    guard u.count >= 2, u.first == Octet.quote, u.last == Octet.quote else { return raw }
     var out: [UInt8] = []
     out.reserveCapacity(u.count)
     var escaped = false
     for c in u.dropFirst().dropLast() {
         if escaped { out.append(c); escaped = false }
-        else if c == Byte.backslash { escaped = true }
+        else if c == Octet.backslash { escaped = true }
         else { out.append(c) }
     }
     return String(decoding: out, as: UTF8.self)

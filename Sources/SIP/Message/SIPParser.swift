@@ -4,7 +4,7 @@ public enum SIPParser {
     /// are ignored (RFC 3261 §18.3, RFC 4475 §3.1.1.8). Without one, the body is the rest.
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(SIPParseError) -> SIPMessage {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { throw SIPParseError("Empty message") }
-        return try MessageReader.read(Bytes(start: base.assumingMemoryBound(to: UInt8.self), count: bytes.count))
+        return try MessageReader.read(Octets(start: base.assumingMemoryBound(to: UInt8.self), count: bytes.count))
     }
 
     public static func parse(_ bytes: [UInt8]) throws(SIPParseError) -> SIPMessage {
@@ -20,27 +20,21 @@ enum MessageReader {
     /// nil when no line end is left, or when a CR stands alone: a bare CR inside a field could be
     /// read as a line break by a peer, so it is never let through.
     @inline(__always)
-    static func lineEnd(_ p: Bytes, _ from: Int, _ n: Int) -> (end: Int, next: Int)? {
-        var i = from
-        while i < n {
-            let c = p[i]
-            if c == Byte.lf { return (i, i + 1) }
-            if c == Byte.cr {
-                guard i + 1 < n, p[i + 1] == Byte.lf else { return nil }
-                return (i, i + 2)
-            }
-            i += 1
-        }
-        return nil
+    static func lineEnd(_ p: Octets, _ from: Int, _ n: Int) -> (end: Int, next: Int)? {
+        let i = firstLineBreak(p, from, n)
+        guard i < n else { return nil }
+        if p[i] == Octet.lf { return (i, i + 1) }
+        guard i + 1 < n, p[i + 1] == Octet.lf else { return nil }
+        return (i, i + 2)
     }
 
-    static func read(_ p: Bytes) throws(SIPParseError) -> SIPMessage {
+    static func read(_ p: Octets) throws(SIPParseError) -> SIPMessage {
         let n = p.count
         // Field spans are 32-bit offsets; nothing near this size is a SIP message anyway.
-        guard n < Int(UInt32.max) else { throw SIPParseError("Message too large") }
+        guard UInt64(n) < UInt64(UInt32.max) else { throw SIPParseError("Message too large") }
         var pos = 0
         // RFC 3261 §7.5: CRLFs before the start line are ignored.
-        while pos < n && (p[pos] == Byte.cr || p[pos] == Byte.lf) { pos += 1 }
+        while pos < n && (p[pos] == Octet.cr || p[pos] == Octet.lf) { pos += 1 }
         guard pos < n else { throw SIPParseError("Empty message") }
         guard let line = lineEnd(p, pos, n) else { throw SIPParseError("Incomplete start line") }
 
@@ -54,29 +48,28 @@ enum MessageReader {
 
         // A request: once the method is known, an error carries what was read so that the caller
         // can still answer 400 (or 505).
-        let requestLine = try StartLine.request(p, pos, line.end)
-        let section = readHeaders(p, line.next, n, method: requestLine.method)
-        var failure = requestLine.error ?? section.failure
+        let (method, uri, lineError) = try StartLine.request(p, pos, line.end)
+        let section = readHeaders(p, line.next, n, method: method)
+        var failure = lineError ?? section.failure
         if failure == nil {
             do throws(SIPParseError) {
                 let body = try bodyBytes(p, section)
-                return .request(SIPRequest(method: requestLine.method, uri: requestLine.uri,
-                                           headers: section.headers, body: body))
+                return .request(SIPRequest(method: method, uri: uri, headers: section.headers, body: body))
             } catch {
                 failure = error
             }
         }
         var error = failure ?? SIPParseError("Malformed request")
-        error.request = SIPRequest(method: requestLine.method, uri: requestLine.uri, headers: section.headers)
+        error.request = SIPRequest(method: method, uri: uri, headers: section.headers)
         throw error
     }
 
     /// Finishes validation and cuts the body to Content-Length.
-    private static func bodyBytes(_ p: Bytes, _ section: HeaderSection) throws(SIPParseError) -> [UInt8] {
+    private static func bodyBytes(_ p: Octets, _ section: HeaderSection) throws(SIPParseError) -> [UInt8] {
         let available = p.count - section.bodyStart
         let length = try section.checker.finish(available: available) ?? available
         guard length > 0 else { return [] }
-        return Array(Bytes(rebasing: p[section.bodyStart..<(section.bodyStart + length)]))
+        return Array(Octets(rebasing: p[section.bodyStart..<(section.bodyStart + length)]))
     }
 
     struct HeaderSection {
@@ -89,7 +82,7 @@ enum MessageReader {
     /// Reads header fields up to the blank line, unfolding continuation lines (RFC 3261 §7.3.1)
     /// and checking each field as it goes. After a malformed line it keeps reading, so an error
     /// can still carry every readable field.
-    static func readHeaders(_ p: Bytes, _ start: Int, _ n: Int, method: SIPMethod?) -> HeaderSection {
+    static func readHeaders(_ p: Octets, _ start: Int, _ n: Int, method: SIPMethod?) -> HeaderSection {
         var fields: [SIPHeaders.Field] = []
         fields.reserveCapacity(16)
         var checker = HeaderChecker(method: method)
@@ -103,22 +96,20 @@ enum MessageReader {
         func finish(_ end: Int, bodyStart: Int) -> HeaderSection {
             var storage: [UInt8] = []
             storage.reserveCapacity(end - start + unfolded.count)
-            storage.append(contentsOf: Bytes(rebasing: p[start..<end]))
+            storage.append(contentsOf: Octets(rebasing: p[start..<end]))
             storage.append(contentsOf: unfolded)
             let shift = UInt32(truncatingIfNeeded: end - start)
             for index in unfoldedFields {
-                if case .span(let lo, let hi) = fields[index].value { fields[index].value = .span(lo + shift, hi + shift) }
+                fields[index].valueLo &+= shift
+                fields[index].valueHi &+= shift
             }
             return HeaderSection(headers: SIPHeaders(storage: storage, fields: fields), bodyStart: bodyStart,
                                  failure: failure, checker: checker)
         }
-        @inline(__always) func span(_ lo: Int, _ hi: Int) -> SIPHeaders.Text {
-            .span(UInt32(truncatingIfNeeded: lo - start), UInt32(truncatingIfNeeded: hi - start))
-        }
 
         while true {
             guard let line = lineEnd(p, pos, n) else {
-                let bareCR = firstIndex(of: Byte.lf, in: p, pos, n) != nil
+                let bareCR = firstIndex(of: Octet.lf, in: p, pos, n) != nil
                 failure = failure ?? SIPParseError(
                     bareCR ? "Bare CR in header field" : "Message ends before the blank line after the header fields")
                 return finish(pos, bodyStart: n)
@@ -134,7 +125,7 @@ enum MessageReader {
             while i < line.end && isTokenChar(p[i]) { i += 1 }
             let nameEnd = i
             i = skipWSP(p, i, line.end)
-            guard nameEnd > pos, i < line.end, p[i] == Byte.colon else {
+            guard nameEnd > pos, i < line.end, p[i] == Octet.colon else {
                 failure = failure ?? SIPParseError("Malformed header field")
                 pos = line.next
                 while pos < n && isWSP(p[pos]), let more = lineEnd(p, pos, n) { pos = more.next }
@@ -146,25 +137,25 @@ enum MessageReader {
             if next < n && isWSP(p[next]) {
                 // Continuation lines: each fold becomes a single SP.
                 let lo = unfolded.count
-                unfolded.append(contentsOf: Bytes(rebasing: p[valueStart..<trimTrailingWSP(p, valueStart, line.end)]))
+                unfolded.append(contentsOf: Octets(rebasing: p[valueStart..<trimTrailingWSP(p, valueStart, line.end)]))
                 while next < n && isWSP(p[next]), let more = lineEnd(p, next, n) {
                     let a = skipWSP(p, next, more.end)
                     let b = trimTrailingWSP(p, a, more.end)
                     if a < b {
-                        if unfolded.count > lo { unfolded.append(Byte.space) }
-                        unfolded.append(contentsOf: Bytes(rebasing: p[a..<b]))
+                        if unfolded.count > lo { unfolded.append(Octet.space) }
+                        unfolded.append(contentsOf: Octets(rebasing: p[a..<b]))
                     }
                     next = more.next
                 }
                 let hi = unfolded.count
                 unfolded.withUnsafeBufferPointer { checker.check(kind, $0, lo, hi) }
                 unfoldedFields.append(fields.count)
-                fields.append(SIPHeaders.Field(kind: kind, name: span(pos, nameEnd),
-                                               value: .span(UInt32(truncatingIfNeeded: lo), UInt32(truncatingIfNeeded: hi))))
+                fields.append(SIPHeaders.Field(kind: kind, name: (pos - start, nameEnd - start), value: (lo, hi)))
             } else {
                 let valueEnd = trimTrailingWSP(p, valueStart, line.end)
                 checker.check(kind, p, valueStart, valueEnd)
-                fields.append(SIPHeaders.Field(kind: kind, name: span(pos, nameEnd), value: span(valueStart, valueEnd)))
+                fields.append(SIPHeaders.Field(kind: kind, name: (pos - start, nameEnd - start),
+                                               value: (valueStart - start, valueEnd - start)))
             }
             pos = next
         }

@@ -58,7 +58,7 @@ public struct SIPURI: Hashable, Sendable, CustomStringConvertible {
     }
 
     public static func parse(_ text: Substring) throws(SIPParseError) -> SIPURI {
-        try withUTF8Bytes(text) { (p: Bytes) throws(SIPParseError) -> SIPURI in
+        try withUTF8Bytes(text) { (p: Octets) throws(SIPParseError) -> SIPURI in
             try URIGrammar.parse(p, 0, p.count)
         }
     }
@@ -71,18 +71,9 @@ public struct SIPURI: Hashable, Sendable, CustomStringConvertible {
     public var isSIP: Bool { scheme == "sip" || scheme == "sips" }
 
     /// "host[:port]", with an IPv6 address in brackets.
-    public var hostPort: String {
-        var out: [UInt8] = []
-        writeHostPort(into: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
+    public var hostPort: String { writeString(count: hostPortByteCount) { writeHostPort(to: &$0) } }
 
-    public var description: String {
-        var out: [UInt8] = []
-        out.reserveCapacity(48)
-        write(into: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
+    public var description: String { writeString(count: byteCount) { write(to: &$0) } }
 
     // MARK: Convenience accessors for common URI parameters (RFC 3261 §19.1.1)
 
@@ -95,46 +86,70 @@ public struct SIPURI: Hashable, Sendable, CustomStringConvertible {
     /// Whether the URI carries the `lr` flag of a loose router (RFC 3261 §16.12).
     public var isLooseRouter: Bool { parameters.contains("lr") }
 
-    func writeHostPort(into out: inout [UInt8]) {
-        // A colon can only be in the host if it is an IPv6 address, which needs its brackets back.
-        let needsBrackets = host.utf8.contains(Byte.colon)
-        if needsBrackets { out.append(Byte.leftBracket) }
-        appendUTF8(host, to: &out)
-        if needsBrackets { out.append(Byte.rightBracket) }
+    /// A colon can only be in the host if it is an IPv6 address, which needs its brackets back.
+    private var hostIsIPv6: Bool {
+        host.utf8.withContiguousStorageIfAvailable { firstIndex(of: Octet.colon, in: $0, 0, $0.count) != nil }
+            ?? host.utf8.contains(Octet.colon)
+    }
+
+    var hostPortByteCount: Int {
+        host.utf8.count + (hostIsIPv6 ? 2 : 0) + (port.map { 1 + decimalDigitCount($0) } ?? 0)
+    }
+
+    func writeHostPort(to out: inout ByteWriter) {
+        let brackets = hostIsIPv6
+        if brackets { out.write(Octet.leftBracket) }
+        out.write(host)
+        if brackets { out.write(Octet.rightBracket) }
         if let port {
-            out.append(Byte.colon)
-            appendDecimal(port, to: &out)
+            out.write(Octet.colon)
+            out.writeDecimal(port)
         }
     }
 
-    func write(into out: inout [UInt8]) {
-        appendUTF8(scheme, to: &out)
-        out.append(Byte.colon)
+    var byteCount: Int {
+        var n = scheme.utf8.count + 1
+        switch scheme {
+        case "sip", "sips":
+            if let user { n += user.utf8.count + 1 + (password.map { 1 + $0.utf8.count } ?? 0) }
+            n += hostPortByteCount + parameters.byteCount
+            for header in headers { n += 2 + header.name.utf8.count + header.value.utf8.count }
+        case "tel":
+            n += (user?.utf8.count ?? 0) + parameters.byteCount
+        default:
+            n += opaque?.utf8.count ?? 0
+        }
+        return n
+    }
+
+    func write(to out: inout ByteWriter) {
+        out.write(scheme)
+        out.write(Octet.colon)
         switch scheme {
         case "sip", "sips":
             if let user {
-                appendUTF8(user, to: &out)
+                out.write(user)
                 if let password {
-                    out.append(Byte.colon)
-                    appendUTF8(password, to: &out)
+                    out.write(Octet.colon)
+                    out.write(password)
                 }
-                out.append(Byte.at)
+                out.write(Octet.at)
             }
-            writeHostPort(into: &out)
-            parameters.write(into: &out)
-            var separator = Byte.question
+            writeHostPort(to: &out)
+            parameters.write(to: &out)
+            var separator = Octet.question
             for header in headers {
-                out.append(separator)
-                appendUTF8(header.name, to: &out)
-                out.append(Byte.equals)
-                appendUTF8(header.value, to: &out)
-                separator = Byte.ampersand
+                out.write(separator)
+                out.write(header.name)
+                out.write(Octet.equals)
+                out.write(header.value)
+                separator = Octet.ampersand
             }
         case "tel":
-            if let user { appendUTF8(user, to: &out) }
-            parameters.write(into: &out)
+            if let user { out.write(user) }
+            parameters.write(to: &out)
         default:
-            if let opaque { appendUTF8(opaque, to: &out) }
+            if let opaque { out.write(opaque) }
         }
     }
 }

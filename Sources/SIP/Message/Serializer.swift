@@ -4,39 +4,46 @@
 
 extension SIPRequest {
     public func serialize(into out: inout [UInt8]) {
-        out.reserveCapacity(out.count + 64 + headers.estimatedSize + body.count)
-        appendUTF8(method.rawValue, to: &out)
-        out.append(Byte.space)
-        uri.write(into: &out)
-        appendUTF8(" SIP/2.0\r\n", to: &out)
-        headers.write(contentLength: body.count, into: &out)
-        out.append(contentsOf: body)
+        appendSerialized(to: &out, count: byteCount) { write(to: &$0) }
     }
 
-    public var bytes: [UInt8] {
-        var out: [UInt8] = []
-        serialize(into: &out)
-        return out
+    public var bytes: [UInt8] { writeBytes(count: byteCount) { write(to: &$0) } }
+
+    private var byteCount: Int {
+        method.rawValue.utf8.count + 1 + uri.byteCount + 10 + headers.byteCount(contentLength: body.count) + body.count
+    }
+
+    private func write(to out: inout ByteWriter) {
+        out.write(method.rawValue)
+        out.write(Octet.space)
+        uri.write(to: &out)
+        out.write(" SIP/2.0\r\n" as StaticString)
+        headers.write(contentLength: body.count, to: &out)
+        body.withUnsafeBufferPointer { out.write($0, 0, $0.count) }
     }
 }
 
 extension SIPResponse {
     public func serialize(into out: inout [UInt8]) {
-        out.reserveCapacity(out.count + 48 + reasonPhrase.utf8.count + headers.estimatedSize + body.count)
-        appendUTF8("SIP/2.0 ", to: &out)
-        appendDecimal(statusCode, to: &out)
-        out.append(Byte.space)
-        // The phrase is free text but must stay on the Status-Line.
-        for c in reasonPhrase.utf8 { out.append(c == Byte.cr || c == Byte.lf ? Byte.space : c) }
-        appendUTF8("\r\n", to: &out)
-        headers.write(contentLength: body.count, into: &out)
-        out.append(contentsOf: body)
+        appendSerialized(to: &out, count: byteCount) { write(to: &$0) }
     }
 
-    public var bytes: [UInt8] {
-        var out: [UInt8] = []
-        serialize(into: &out)
-        return out
+    public var bytes: [UInt8] { writeBytes(count: byteCount) { write(to: &$0) } }
+
+    private var byteCount: Int {
+        8 + decimalDigitCount(statusCode) + 1 + reasonPhrase.utf8.count + 2
+            + headers.byteCount(contentLength: body.count) + body.count
+    }
+
+    private func write(to out: inout ByteWriter) {
+        out.write("SIP/2.0 " as StaticString)
+        out.writeDecimal(statusCode)
+        out.write(Octet.space)
+        // The phrase is free text but must stay on the Status-Line.
+        for c in reasonPhrase.utf8 { out.write(c == Octet.cr || c == Octet.lf ? Octet.space : c) }
+        out.write("\r\n" as StaticString)
+        headers.write(contentLength: body.count, to: &out)
+        body.withUnsafeBufferPointer { out.write($0, 0, $0.count) }
     }
 }
 
@@ -49,47 +56,70 @@ extension SIPMessage {
     }
 
     public var bytes: [UInt8] {
-        var out: [UInt8] = []
-        serialize(into: &out)
-        return out
+        switch self {
+        case .request(let r): return r.bytes
+        case .response(let r): return r.bytes
+        }
     }
 }
 
+/// Writes straight into the caller's buffer, so a buffer reused with `keepingCapacity` costs no
+/// allocation per message.
+private func appendSerialized(to out: inout [UInt8], count: Int, _ body: (inout ByteWriter) -> Void) {
+    let start = out.count
+    out.append(contentsOf: repeatElement(0, count: count))
+    let written = out.withUnsafeMutableBufferPointer { buffer -> Int in
+        guard let base = buffer.baseAddress else { return 0 }
+        var writer = ByteWriter(base + start, capacity: count)
+        body(&writer)
+        return writer.count
+    }
+    if written < count { out.removeLast(count - written) }
+}
+
 extension SIPHeaders {
-    var estimatedSize: Int {
-        var n = 24
-        for field in fields { n += Self.byteCount(field.name) + Self.byteCount(field.value) + 4 }
+    /// Octets `write(contentLength:to:)` produces.
+    func byteCount(contentLength: Int) -> Int {
+        var n = 16 + decimalDigitCount(contentLength) + 4  // "Content-Length: N" CRLF CRLF
+        for field in fields where field.kind != .contentLength {
+            n += Int(field.nameHi - field.nameLo) + Int(field.valueHi - field.valueLo) + 4
+        }
         return n
     }
 
-    private static func byteCount(_ text: Text) -> Int {
-        switch text {
-        case .span(let lo, let hi): return Int(hi) - Int(lo)
-        case .string(let s): return s.utf8.count
-        }
-    }
-
     /// Writes every field except Content-Length, then the Content-Length of the body actually
-    /// sent and the blank line. Parsed fields are copied straight from the received bytes.
-    func write(contentLength: Int, into out: inout [UInt8]) {
-        storage.withUnsafeBufferPointer { received in
-            @inline(__always) func append(_ text: Text) {
-                switch text {
-                case .span(let lo, let hi): out.append(contentsOf: Bytes(rebasing: received[Int(lo)..<Int(hi)]))
-                case .string(let s): appendUTF8(s, to: &out)
-                }
-            }
+    /// sent and the blank line. A received field already written as "Name: value" CRLF is still
+    /// in storage in exactly that form, so runs of such fields go out as one copy.
+    func write(contentLength: Int, to out: inout ByteWriter) {
+        storage.withUnsafeBufferPointer { p in
+            var runLo = 0, runHi = 0
             for field in fields where field.kind != .contentLength {
-                append(field.name)
-                out.append(Byte.colon)
-                out.append(Byte.space)
-                append(field.value)
-                out.append(Byte.cr)
-                out.append(Byte.lf)
+                let (nameLo, nameHi) = field.name
+                let (valueLo, valueHi) = field.value
+                let asWritten = valueLo == nameHi + 2 && valueHi + 2 <= p.count
+                    && p[nameHi] == Octet.colon && p[nameHi + 1] == Octet.space
+                    && p[valueHi] == Octet.cr && p[valueHi + 1] == Octet.lf
+                if asWritten && nameLo == runHi && runHi > runLo {
+                    runHi = valueHi + 2
+                    continue
+                }
+                out.write(p, runLo, runHi)
+                if asWritten {
+                    (runLo, runHi) = (nameLo, valueHi + 2)
+                    continue
+                }
+                (runLo, runHi) = (0, 0)
+                out.write(p, nameLo, nameHi)
+                out.write(Octet.colon)
+                out.write(Octet.space)
+                out.write(p, valueLo, valueHi)
+                out.write(Octet.cr)
+                out.write(Octet.lf)
             }
+            out.write(p, runLo, runHi)
         }
-        appendUTF8("Content-Length: ", to: &out)
-        appendDecimal(contentLength, to: &out)
-        appendUTF8("\r\n\r\n", to: &out)
+        out.write("Content-Length: " as StaticString)
+        out.writeDecimal(contentLength)
+        out.write("\r\n\r\n" as StaticString)
     }
 }

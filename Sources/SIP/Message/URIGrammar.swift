@@ -23,17 +23,20 @@ struct URIParts {
 /// The URI grammar of RFC 3261 §25.1 (plus tel, RFC 3966) over bytes. Whitespace is never part of
 /// a URI, so any byte outside the grammar, SP included, is an error rather than being dropped.
 enum URIGrammar {
-    static func parse(_ p: Bytes, _ lo: Int, _ hi: Int) throws(SIPParseError) -> SIPURI {
-        build(p, try scan(p, lo, hi))
+    static func parse(_ p: Octets, _ lo: Int, _ hi: Int) throws(SIPParseError) -> SIPURI {
+        var parts = URIParts()
+        try scan(p, lo, hi, into: &parts)
+        return build(p, parts)
     }
 
-    static func scan(_ p: Bytes, _ lo: Int, _ hi: Int) throws(SIPParseError) -> URIParts {
+    /// Fills in `parts` (which must be fresh); an inout rather than a result because the parts
+    /// are large and scanning sits on every message's path.
+    static func scan(_ p: Octets, _ lo: Int, _ hi: Int, into parts: inout URIParts) throws(SIPParseError) {
         // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
         var i = lo
-        guard i < hi, isAlpha(p[i]) else { throw SIPParseError("Invalid URI scheme") }
-        while i < hi, isAlphanumeric(p[i]) || p[i] == 0x2B || p[i] == 0x2D || p[i] == 0x2E { i += 1 }
-        guard i < hi, p[i] == Byte.colon else { throw SIPParseError("Invalid URI scheme") }
-        var parts = URIParts()
+        guard i < hi, isASCIIAlpha(p[i]) else { throw SIPParseError("Invalid URI scheme") }
+        while i < hi, isASCIIAlphanumeric(p[i]) || p[i] == 0x2B || p[i] == 0x2D || p[i] == 0x2E { i += 1 }
+        guard i < hi, p[i] == Octet.colon else { throw SIPParseError("Invalid URI scheme") }
         parts.schemeLo = lo
         parts.schemeHi = i
         i += 1
@@ -51,34 +54,34 @@ enum URIGrammar {
             guard i < hi else { throw SIPParseError("Empty URI") }
             for k in i..<hi {
                 let c = p[k]
-                if c < 0x21 || c > 0x7E || c == Byte.lessThan || c == Byte.greaterThan || c == Byte.quote {
+                if c < 0x21 || c > 0x7E || c == Octet.lessThan || c == Octet.greaterThan || c == Octet.quote {
                     throw SIPParseError("Invalid character in URI")
                 }
             }
             parts.opaqueLo = i
             parts.opaqueHi = hi
         }
-        return parts
     }
 
     /// SIP-URI = "sip:" [ userinfo ] hostport uri-parameters [ headers ]
-    private static func scanSIP(_ p: Bytes, _ start: Int, _ hi: Int, _ parts: inout URIParts) throws(SIPParseError) {
+    private static func scanSIP(_ p: Octets, _ start: Int, _ hi: Int, _ parts: inout URIParts) throws(SIPParseError) {
         var i = start
-        // '@' cannot appear unescaped after the userinfo, so its presence marks a userinfo even
-        // when the user part itself holds ';' or '?' (RFC 4475 §3.1.1.9).
-        if let at = firstIndex(of: Byte.at, in: p, i, hi) {
-            let userEnd = try scanEscaped(p, i, at, isUserChar)
+        // userinfo = user [ ":" password ] "@". The user part may itself hold ';' or '?'
+        // (RFC 4475 §3.1.1.9), so only the '@' at the end tells a userinfo from a hostport:
+        // read as if it were one, and start again at the host if no '@' comes.
+        let userEnd = try scanEscaped(p, i, hi, isUserChar)
+        if userEnd < hi && p[userEnd] == Octet.at {
             guard userEnd > i else { throw SIPParseError("Empty URI user") }
-            parts.userLo = i
-            parts.userHi = userEnd
-            if userEnd < at {
-                guard p[userEnd] == Byte.colon else { throw SIPParseError("Invalid character in URI user") }
-                let passwordEnd = try scanEscaped(p, userEnd + 1, at, isPasswordChar)
-                guard passwordEnd == at else { throw SIPParseError("Invalid character in URI password") }
-                parts.passwordLo = userEnd + 1
-                parts.passwordHi = at
+            (parts.userLo, parts.userHi) = (i, userEnd)
+            i = userEnd + 1
+        } else if userEnd < hi && p[userEnd] == Octet.colon {
+            let passwordEnd = try scanEscaped(p, userEnd + 1, hi, isPasswordChar)
+            if passwordEnd < hi && p[passwordEnd] == Octet.at {
+                guard userEnd > i else { throw SIPParseError("Empty URI user") }
+                (parts.userLo, parts.userHi) = (i, userEnd)
+                (parts.passwordLo, parts.passwordHi) = (userEnd + 1, passwordEnd)
+                i = passwordEnd + 1
             }
-            i = at + 1
         }
         let host = try scanHostPort(p, i, hi, spaceAroundColon: false)
         parts.hostLo = host.lo
@@ -87,15 +90,15 @@ enum URIGrammar {
         parts.parametersLo = host.end
         i = try SIPParameters.scanURIParameters(p, host.end, hi)
         parts.parametersHi = i
-        if i < hi && p[i] == Byte.question {
+        if i < hi && p[i] == Octet.question {
             parts.headersLo = i + 1
             repeat {
                 i += 1
                 let nameStart = i
                 i = try scanEscaped(p, i, hi, isURIHeaderChar)
-                guard i > nameStart, i < hi, p[i] == Byte.equals else { throw SIPParseError("Invalid URI header") }
+                guard i > nameStart, i < hi, p[i] == Octet.equals else { throw SIPParseError("Invalid URI header") }
                 i = try scanEscaped(p, i + 1, hi, isURIHeaderChar)
-            } while i < hi && p[i] == Byte.ampersand
+            } while i < hi && p[i] == Octet.ampersand
             parts.headersHi = i
         }
         guard i == hi else { throw SIPParseError("Invalid character in URI") }
@@ -104,13 +107,13 @@ enum URIGrammar {
     /// hostport = host [ ":" port ], host = hostname / IPv4address / IPv6reference; the host range
     /// excludes an IPv6 reference's brackets. Shared with Via's sent-by, where whitespace may
     /// surround the colon. Stops at the first byte that is not part of the hostport.
-    static func scanHostPort(_ p: Bytes, _ start: Int, _ hi: Int, spaceAroundColon: Bool)
+    static func scanHostPort(_ p: Octets, _ start: Int, _ hi: Int, spaceAroundColon: Bool)
         throws(SIPParseError) -> (lo: Int, hi: Int, port: Int, end: Int)
     {
         var i = start
         let hostLo: Int, hostHi: Int
-        if i < hi && p[i] == Byte.leftBracket {
-            guard let close = firstIndex(of: Byte.rightBracket, in: p, i + 1, hi) else {
+        if i < hi && p[i] == Octet.leftBracket {
+            guard let close = firstIndex(of: Octet.rightBracket, in: p, i + 1, hi) else {
                 throw SIPParseError("Unterminated IPv6 reference")
             }
             try checkIPv6(p, i + 1, close)
@@ -123,10 +126,10 @@ enum URIGrammar {
         }
         var port = -1
         var j = spaceAroundColon ? skipWSP(p, i, hi) : i
-        if j < hi && p[j] == Byte.colon {
+        if j < hi && p[j] == Octet.colon {
             j = spaceAroundColon ? skipWSP(p, j + 1, hi) : j + 1
             let portStart = j
-            while j < hi && isDigit(p[j]) { j += 1 }
+            while j < hi && isASCIIDigit(p[j]) { j += 1 }
             guard case .value(let n) = parseDecimal(p, portStart, j), n <= 65535 else {
                 throw SIPParseError("Invalid port")
             }
@@ -138,22 +141,22 @@ enum URIGrammar {
 
     /// Accepts hex digits, ':' and '.' (for an embedded IPv4 address). Deliberately no stricter:
     /// RFC 5118 §4.10 asks parsers to tolerate the three-colon form RFC 3261's ABNF allowed.
-    static func checkIPv6(_ p: Bytes, _ lo: Int, _ hi: Int) throws(SIPParseError) {
+    static func checkIPv6(_ p: Octets, _ lo: Int, _ hi: Int) throws(SIPParseError) {
         var colons = 0
         for k in lo..<hi {
             let c = p[k]
-            if c == Byte.colon { colons += 1 }
-            else if !(isHexDigit(c) || c == 0x2E) { throw SIPParseError("Invalid IPv6 reference") }
+            if c == Octet.colon { colons += 1 }
+            else if !(isASCIIHexDigit(c) || c == 0x2E) { throw SIPParseError("Invalid IPv6 reference") }
         }
         guard colons >= 2 else { throw SIPParseError("Invalid IPv6 reference") }
     }
 
     /// telephone-subscriber (RFC 3966), kept as written: the number runs up to the first ';'.
-    private static func scanTel(_ p: Bytes, _ start: Int, _ hi: Int, _ parts: inout URIParts) throws(SIPParseError) {
+    private static func scanTel(_ p: Octets, _ start: Int, _ hi: Int, _ parts: inout URIParts) throws(SIPParseError) {
         var i = start
-        while i < hi && p[i] != Byte.semicolon {
+        while i < hi && p[i] != Octet.semicolon {
             let c = p[i]
-            guard isParamChar(c) || c == 0x23 || c == Byte.percent else { throw SIPParseError("Invalid tel URI") }
+            guard isParamChar(c) || c == 0x23 || c == Octet.percent else { throw SIPParseError("Invalid tel URI") }
             i += 1
         }
         guard i > start else { throw SIPParseError("Empty tel URI") }
@@ -165,7 +168,7 @@ enum URIGrammar {
     }
 
     /// Builds the value from scanned parts; the text is known to be well-formed.
-    static func build(_ p: Bytes, _ parts: URIParts) -> SIPURI {
+    static func build(_ p: Octets, _ parts: URIParts) -> SIPURI {
         let scheme: String
         switch parts.kind {
         case .sip: scheme = "sip"
@@ -176,13 +179,13 @@ enum URIGrammar {
             lower.reserveCapacity(parts.schemeHi - parts.schemeLo)
             for k in parts.schemeLo..<parts.schemeHi { lower.append(asciiLower(p[k])) }
             return SIPURI(scheme: String(decoding: lower, as: UTF8.self),
-                          opaque: makeString(p, parts.opaqueLo, parts.opaqueHi))
+                          opaque: decodeString(p, parts.opaqueLo, parts.opaqueHi))
         }
         var uri = SIPURI(knownScheme: scheme)
-        if parts.userLo >= 0 { uri.user = makeString(p, parts.userLo, parts.userHi) }
-        if parts.passwordLo >= 0 { uri.password = makeString(p, parts.passwordLo, parts.passwordHi) }
+        if parts.userLo >= 0 { uri.user = decodeString(p, parts.userLo, parts.userHi) }
+        if parts.passwordLo >= 0 { uri.password = decodeString(p, parts.passwordLo, parts.passwordHi) }
         if parts.kind != .tel {
-            uri.host = makeString(p, parts.hostLo, parts.hostHi)
+            uri.host = decodeString(p, parts.hostLo, parts.hostHi)
             if parts.port >= 0 { uri.port = parts.port }
         }
         if parts.parametersHi > parts.parametersLo {
@@ -191,10 +194,10 @@ enum URIGrammar {
         if parts.hasHeaders {
             var i = parts.headersLo
             while i < parts.headersHi {
-                let end = firstIndex(of: Byte.ampersand, in: p, i, parts.headersHi) ?? parts.headersHi
-                let eq = firstIndex(of: Byte.equals, in: p, i, end) ?? end
-                uri.headers.append(SIPURI.Header(name: makeString(p, i, eq),
-                                                 value: makeString(p, min(eq + 1, end), end)))
+                let end = firstIndex(of: Octet.ampersand, in: p, i, parts.headersHi) ?? parts.headersHi
+                let eq = firstIndex(of: Octet.equals, in: p, i, end) ?? end
+                uri.headers.append(SIPURI.Header(name: decodeString(p, i, eq),
+                                                 value: decodeString(p, min(eq + 1, end), end)))
                 i = end + 1
             }
         }

@@ -27,7 +27,7 @@ public struct Via: Hashable, Sendable, CustomStringConvertible {
         get {
             guard let raw = parameters.value("received") else { return nil }
             let u = raw.utf8
-            if u.count >= 2, u.first == Byte.leftBracket, u.last == Byte.rightBracket {
+            if u.count >= 2, u.first == Octet.leftBracket, u.last == Octet.rightBracket {
                 return String(raw.dropFirst().dropLast())
             }
             return raw
@@ -56,82 +56,96 @@ public struct Via: Hashable, Sendable, CustomStringConvertible {
     public var maddr: String? { parameters.value("maddr") }
 
     /// "host[:port]" with IPv6 bracketed.
-    public var sentBy: String {
-        var out: [UInt8] = []
-        writeSentBy(into: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
+    public var sentBy: String { SIPURI(host: host, port: port).hostPort }
 
     private mutating func setOrRemove(_ name: String, _ value: String?) {
         if let value { parameters.set(name, value) } else { parameters.remove(name) }
     }
 
     public static func parse(_ text: Substring) throws(SIPParseError) -> Via {
-        try withUTF8Bytes(text) { (p: Bytes) throws(SIPParseError) -> Via in try parse(p, 0, p.count) }
+        try withUTF8Bytes(text) { (p: Octets) throws(SIPParseError) -> Via in try parse(p, 0, p.count) }
     }
 
     public static func parse(_ text: String) throws(SIPParseError) -> Via { try parse(text[...]) }
 
     public var description: String {
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        write(into: &out)
-        return String(decoding: out, as: UTF8.self)
+        let sentBy = SIPURI(host: host, port: port)
+        let count = 8 + transport.utf8.count + 1 + sentBy.hostPortByteCount + parameters.byteCount
+        return writeString(count: count) { out in
+            out.write("SIP/2.0/" as StaticString)
+            out.write(transport)
+            out.write(Octet.space)
+            sentBy.writeHostPort(to: &out)
+            parameters.write(to: &out)
+        }
     }
 
-    func write(into out: inout [UInt8]) {
-        appendUTF8("SIP/2.0/", to: &out)
-        appendUTF8(transport, to: &out)
-        out.append(Byte.space)
-        writeSentBy(into: &out)
-        parameters.write(into: &out)
+    static func parse(_ p: Octets, _ lo: Int, _ hi: Int) throws(SIPParseError) -> Via {
+        build(p, try scan(p, lo, hi))
     }
 
-    private func writeSentBy(into out: inout [UInt8]) {
-        SIPURI(host: host, port: port).writeHostPort(into: &out)
+    /// Where the parts of a via-parm lie; see `URIParts`.
+    struct Parts {
+        var transportLo = 0, transportHi = 0
+        var hostLo = 0, hostHi = 0
+        var port = -1
+        var parametersLo = 0, parametersHi = 0
+    }
+
+    /// A whole via-parm, up to `hi`.
+    static func scan(_ p: Octets, _ lo: Int, _ hi: Int) throws(SIPParseError) -> Parts {
+        var parts = Parts()
+        let end = try scan(p, lo, hi, stopAtComma: false, &parts)
+        guard end == hi else { throw SIPParseError("Unexpected text after Via") }
+        return parts
     }
 
     /// via-parm = sent-protocol LWS sent-by *( SEMI via-params ), where the '/' of sent-protocol
     /// and the ':' of sent-by may have whitespace around them (RFC 4475 §3.1.1.1 folds a Via
-    /// across three lines).
-    /// With `build` false the value is only checked (see `URIGrammar.parse`).
-    static func parse(_ p: Bytes, _ lo: Int, _ hi: Int, build: Bool = true) throws(SIPParseError) -> Via {
+    /// across three lines). With `stopAtComma`, stops at the ',' before the next via-parm.
+    static func scan(_ p: Octets, _ lo: Int, _ hi: Int, stopAtComma: Bool, _ parts: inout Parts) throws(SIPParseError) -> Int {
         var i = skipWSP(p, lo, hi)
-        let end = trimTrailingWSP(p, i, hi)
-
-        func token() -> (Int, Int) {
-            let s = i
-            while i < end && isTokenChar(p[i]) { i += 1 }
-            return (s, i)
-        }
-        func slash() throws(SIPParseError) {
-            i = skipWSP(p, i, end)
-            guard i < end, p[i] == Byte.slash else { throw SIPParseError("Invalid Via protocol") }
-            i = skipWSP(p, i + 1, end)
-        }
-
-        let name = token()
-        guard equalsIgnoringCase(p, name.0, name.1, "SIP") else { throw SIPParseError("Invalid Via protocol") }
-        try slash()
-        let version = token()
-        guard equalsExactly(p, version.0, version.1, "2.0") else { throw SIPParseError("Invalid Via version") }
-        try slash()
-        let transport = token()
-        guard transport.1 > transport.0 else { throw SIPParseError("Missing Via transport") }
+        let nameStart = i
+        while i < hi && isTokenChar(p[i]) { i += 1 }
+        guard equalsIgnoringCase(p, nameStart, i, "SIP") else { throw SIPParseError("Invalid Via protocol") }
+        i = try skipSlash(p, i, hi)
+        let versionStart = i
+        while i < hi && isTokenChar(p[i]) { i += 1 }
+        guard equalsExactly(p, versionStart, i, "2.0") else { throw SIPParseError("Invalid Via version") }
+        i = try skipSlash(p, i, hi)
+        parts.transportLo = i
+        while i < hi && isTokenChar(p[i]) { i += 1 }
+        parts.transportHi = i
+        guard i > parts.transportLo else { throw SIPParseError("Missing Via transport") }
 
         let afterTransport = i
-        i = skipWSP(p, i, end)
+        i = skipWSP(p, i, hi)
         guard i > afterTransport else { throw SIPParseError("Missing space before Via sent-by") }
-        let (host, port, afterHost) = try URIGrammar.scanHostPort(p, i, end, spaceBeforeColon: true, build: build)
-        let parameters = try SIPParameters.parseHeaderParameters(p, afterHost, end, build: build)
-        var via = Via(transport: "", host: host, port: port, parameters: parameters)
-        if build { via.transport = transportName(p, transport.0, transport.1) }
+        let host = try URIGrammar.scanHostPort(p, i, hi, spaceAroundColon: true)
+        (parts.hostLo, parts.hostHi, parts.port) = (host.lo, host.hi, host.port)
+        let end = try SIPParameters.scanHeaderParameters(p, host.end, hi, stopAtComma: stopAtComma)
+        (parts.parametersLo, parts.parametersHi) = (host.end, trimTrailingWSP(p, host.end, end))
+        return end
+    }
+
+    /// SLASH = SWS "/" SWS
+    private static func skipSlash(_ p: Octets, _ i: Int, _ end: Int) throws(SIPParseError) -> Int {
+        let j = skipWSP(p, i, end)
+        guard j < end, p[j] == Octet.slash else { throw SIPParseError("Invalid Via protocol") }
+        return skipWSP(p, j + 1, end)
+    }
+
+    static func build(_ p: Octets, _ parts: Parts) -> Via {
+        var via = Via(transport: "", host: decodeString(p, parts.hostLo, parts.hostHi),
+                      port: parts.port >= 0 ? parts.port : nil,
+                      parameters: SIPParameters.buildHeaderParameters(p, parts.parametersLo, parts.parametersHi))
+        via.transport = transportName(p, parts.transportLo, parts.transportHi)
         return via
     }
 }
 
 /// Transport names uppercased, reusing shared strings for the usual ones.
-private func transportName(_ p: Bytes, _ lo: Int, _ hi: Int) -> String {
+private func transportName(_ p: Octets, _ lo: Int, _ hi: Int) -> String {
     if equalsIgnoringCase(p, lo, hi, "UDP") { return "UDP" }
     if equalsIgnoringCase(p, lo, hi, "TCP") { return "TCP" }
     if equalsIgnoringCase(p, lo, hi, "TLS") { return "TLS" }
@@ -141,50 +155,4 @@ private func transportName(_ p: Bytes, _ lo: Int, _ hi: Int) -> String {
     upper.reserveCapacity(hi - lo)
     for k in lo..<hi { upper.append(asciiUpper(p[k])) }
     return String(decoding: upper, as: UTF8.self)
-}
-
-/// The CSeq header: a sequence number and the method it numbers (RFC 3261 §20.16).
-public struct CSeq: Hashable, Sendable, CustomStringConvertible {
-    public var sequence: UInt32
-    public var method: SIPMethod
-
-    public init(sequence: UInt32, method: SIPMethod) {
-        self.sequence = sequence
-        self.method = method
-    }
-
-    public var description: String { "\(sequence) \(method.rawValue)" }
-
-    /// CSeq = 1*DIGIT LWS Method. A number above 2^32-1 is an error, never a wrap-around.
-    public static func parse(_ text: Substring) throws(SIPParseError) -> CSeq {
-        try withUTF8Bytes(text) { (p: Bytes) throws(SIPParseError) -> CSeq in try parse(p, 0, p.count) }
-    }
-
-    public static func parse(_ text: String) throws(SIPParseError) -> CSeq { try parse(text[...]) }
-
-    static func parse(_ p: Bytes, _ lo: Int, _ hi: Int) throws(SIPParseError) -> CSeq {
-        var i = skipWSP(p, lo, hi)
-        let end = trimTrailingWSP(p, i, hi)
-        let digits = i
-        while i < end && isDigit(p[i]) { i += 1 }
-        let number: Int
-        switch parseDecimal(p, digits, i) {
-        case .value(let n) where n <= Int(UInt32.max): number = n
-        case .value, .overflow: throw SIPParseError("CSeq number too large")
-        case .invalid: throw SIPParseError("Invalid CSeq")
-        }
-        let methodStart = skipWSP(p, i, end)
-        guard methodStart > i, methodStart < end else { throw SIPParseError("Invalid CSeq") }
-        var j = methodStart
-        while j < end && isTokenChar(p[j]) { j += 1 }
-        guard j == end else { throw SIPParseError("Invalid CSeq method") }
-        return CSeq(sequence: UInt32(truncatingIfNeeded: number), method: SIPMethod.from(p, methodStart, end))
-    }
-}
-
-/// For accessors that cannot fail: runs `body` over a string's bytes.
-@inline(__always)
-func withUTF8BytesNonThrowing<R>(_ text: String, _ body: (Bytes) -> R) -> R {
-    if let r = text.utf8.withContiguousStorageIfAvailable(body) { return r }
-    return Array(text.utf8).withUnsafeBufferPointer(body)
 }

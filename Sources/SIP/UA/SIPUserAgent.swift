@@ -151,10 +151,12 @@ public final class SIPUserAgent: @unchecked Sendable {
     }
 
     private func receiveUnparseable(_ error: SIPParseError, from source: SIPEndpoint) {
-        // §21.4.1: a request that can be answered gets 400 with what is wrong.
-        guard let request = error.request, request.method != .ack,
-              request.headers.topVia != nil, request.headers.callID != nil else { return }
-        var response = SIPResponse.to(request, statusCode: 400, reasonPhrase: error.reason, toTag: SIPIdentifiers.tag())
+        // §21.4.1: a request that can be answered gets 400 (505 for another
+        // SIP version) with what is wrong. Whatever headers could be read are
+        // echoed; an ACK is never answered.
+        guard let request = error.request, request.method != .ack else { return }
+        var response = SIPResponse.to(request, statusCode: error.statusCode, reasonPhrase: error.reason,
+                                      toTag: SIPIdentifiers.tag())
         response.headers.add("Server", configuration.userAgent)
         // The Via of a malformed request cannot be trusted: answer where it
         // came from, never a third address it names (no reflection).

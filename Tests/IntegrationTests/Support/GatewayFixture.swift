@@ -79,7 +79,7 @@ final class GatewayFixture: @unchecked Sendable {
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
         let config = try ConfigLoader.load(path: configPath)
         var logger = Logger(label: "tieline-test")
-        logger.logLevel = ProcessInfo.processInfo.environment["TIELINE_TEST_LOG"].flatMap(Logger.Level.init) ?? .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["TIELINE_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
         gateway = Gateway(config: config, logger: logger)
         _ = try await gateway.start()
     }
