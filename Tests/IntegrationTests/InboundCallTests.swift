@@ -56,3 +56,20 @@ final class InboundCallTests: XCTestCase {
         await fixture.stop()
     }
 }
+
+/// A re-INVITE Tieline cannot honour gets 488 and the call stays up.
+final class ReinviteTests: XCTestCase {
+    func testUnacceptableReinviteGets488AndTheCallSurvives() async throws {
+        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: 5999)])
+        let sipp = try SippProcess.uac(target: "127.0.0.1:\(fixture.udpPort)", port: try freeUDPAndTCPPort(),
+                                       transport: "u1", scenario: scenarioPath("uac_reinvite_488"), calls: 1,
+                                       rate: 1, durationMilliseconds: 0)
+        let status = try await sipp.wait(timeout: 30)
+        XCTAssertEqual(status, 0, "re-INVITE handling failed:\n\(sipp.diagnostics)")
+        let statistics = await fixture.gateway.currentStatistics
+        XCTAssertEqual(statistics.inboundAnswered, 1)
+        XCTAssertEqual(statistics.inboundEnded, 1)
+        await fixture.assertNothingLeft()
+        await fixture.stop()
+    }
+}

@@ -119,3 +119,22 @@ final class OutboundCallTests: XCTestCase {
         await fixture.stop()
     }
 }
+
+/// Hanging up while the far end still rings sends CANCEL (RFC 3261 §9.1).
+final class CancelTests: XCTestCase {
+    func testHangupWhileRingingSendsCancelAndTheAttemptEndsWith487() async throws {
+        let sippPort = try freeUDPAndTCPPort()
+        let sipp = try SippProcess.uas(port: sippPort, transport: "u1", scenario: scenarioPath("uas_ring_cancel"),
+                                       calls: 1)
+        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: sippPort)])
+        let call = try await fixture.gateway.call(trunk: "carrier", to: "+15551234567")
+        try await Task.sleep(for: .milliseconds(300))
+        call.hangup()
+        let end = try await call.ended.get()
+        XCTAssertEqual(end, .failed(CallFailure(statusCode: 487, reason: "Request Terminated")))
+        let status = try await sipp.wait(timeout: 20)
+        XCTAssertEqual(status, 0, "the ringing phone did not see CANCEL then ACK for 487:\n\(sipp.diagnostics)")
+        await fixture.assertNothingLeft()
+        await fixture.stop()
+    }
+}

@@ -250,6 +250,15 @@ public final class OutgoingInvite: @unchecked Sendable {
         headers.add("CSeq", "\(cseq) CANCEL")
         let cancel = SIPRequest(method: .cancel, uri: request.uri, headers: headers)
         userAgent.transactions.send(cancel, to: parameters.destination) { _ in }
+        // §9.1: if the INVITE still has no final response 64·T1 after the
+        // CANCEL, the transaction is abandoned rather than kept forever.
+        let invite = transaction
+        _ = userAgent.transactions.schedule(in: userAgent.transactions.timers.transactionTimeout) { [weak self] in
+            guard let invite, invite.state == .calling || invite.state == .proceeding else { return }
+            invite.terminate()
+            self?.fail(487, "Request Terminated")
+            self?.cleanupIfDone()
+        }
     }
 
     private func ringTimedOut() {
