@@ -50,7 +50,9 @@ enum CallsPerSecondBenchmark {
         let pid = gateway.processIdentifier
         let idleRSS = residentKiB(pid)
         print("cps: tieline serve idle RSS \(idleRSS) KiB")
-        for rate in [250, 500, 1000, 1500] {
+        let rates = ProcessInfo.processInfo.environment["TIELINE_BENCH_RATES"]?
+            .split(separator: ",").compactMap { Int($0) } ?? [250, 500, 1000, 1500]
+        for rate in rates {
             let seconds = 6
             let cpuBefore = cpuMilliseconds(pid)
             let stats = directory.appendingPathComponent("stat-\(rate).csv").path
@@ -80,6 +82,7 @@ enum CallsPerSecondBenchmark {
         }
         // Transactions run out their timers (64·T1 = 32 s at the default T1).
         Thread.sleep(forTimeInterval: 35)
+        print("cps: RSS right after the wait for timers: \(residentKiB(pid)) KiB")
         let afterRSS = residentKiB(pid)
         print(String(format: "cps: RSS idle %d KiB, 35 s after the runs %d KiB (ratio %.2f)",
                      idleRSS, afterRSS, Double(afterRSS) / Double(max(idleRSS, 1))))

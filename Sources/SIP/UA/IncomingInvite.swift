@@ -46,6 +46,7 @@ public final class IncomingInvite: @unchecked Sendable {
             return nil
         }
         state = .answered
+        onCancelled = nil  // nothing left to cancel; also breaks the owner's reference cycle
         to.parameters.set("tag", localTag)
         var response = SIPResponse.to(request, statusCode: 200, toTag: localTag)
         for route in request.headers.all("Record-Route") { response.headers.add("Record-Route", route) }
@@ -75,6 +76,7 @@ public final class IncomingInvite: @unchecked Sendable {
     public func reject(_ statusCode: Int, reason: String? = nil, headers extra: [(String, String)] = []) {
         guard state == .pending else { return }
         state = .rejected
+        onCancelled = nil
         transaction.respond(statusCode, reason: reason, toTag: localTag, headers: extra)
         userAgent?.removeIncoming(self)
     }
