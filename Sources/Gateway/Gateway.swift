@@ -17,6 +17,7 @@ public final class Gateway: @unchecked Sendable {
     private var outbound: [ObjectIdentifier: OutboundCall] = [:]
     private var nextMediaPort: Int
     public private(set) var statistics = Statistics()
+    private let trimmer: MemoryTrimmer
 
     public struct Statistics: Sendable, Equatable {
         public var inboundAnswered = 0
@@ -38,8 +39,15 @@ public final class Gateway: @unchecked Sendable {
                                                      userAgent: config.sip.userAgent, timers: timers),
             logger: logger)
         nextMediaPort = config.media.rtpPorts.lowerBound
+        var isIdle: () -> Bool = { false }
+        trimmer = MemoryTrimmer(eventLoop: eventLoop, isIdle: { isIdle() })
         userAgent.authorize = { [policy] request, source in policy.authorize(request, source: source) }
         userAgent.onInvite = { [unowned self] invite in self.receiveInvite(invite) }
+        isIdle = { [unowned self] in
+            let counts = self.userAgent.counts
+            return self.inbound.isEmpty && self.outbound.isEmpty && counts.clientTransactions == 0
+                && counts.serverTransactions == 0 && counts.dialogs == 0
+        }
     }
 
     public var eventLoop: EventLoop { userAgent.eventLoop }
@@ -70,7 +78,10 @@ public final class Gateway: @unchecked Sendable {
             bound.append(BoundListener(transport: transport, address: address))
             logger.info("listening on \(transport.uriParameter) \(address)")
         }
-        try await eventLoop.submit { try self.startRegistrations() }.get()
+        try await eventLoop.submit {
+            try self.startRegistrations()
+            self.trimmer.start()
+        }.get()
         return bound
     }
 
@@ -86,6 +97,7 @@ public final class Gateway: @unchecked Sendable {
 
     /// Unregisters, ends every call with BYE or CANCEL, closes the sockets.
     public func stop() async {
+        trimmer.stop()
         let unregistrations = try? await eventLoop.submit { self.registrations.values.map { $0.stop() } }.get()
         for future in unregistrations ?? [] {
             _ = try? await future.get()
@@ -152,6 +164,7 @@ public final class Gateway: @unchecked Sendable {
 
     func inboundEnded(_ call: InboundCall, answered: Bool) {
         inbound[ObjectIdentifier(call)] = nil
+        trimmer.activity += 1
         if answered { statistics.inboundEnded += 1 }
     }
 
@@ -173,6 +186,7 @@ public final class Gateway: @unchecked Sendable {
 
     func outboundEnded(_ call: OutboundCall, failed: Bool) {
         outbound[ObjectIdentifier(call)] = nil
+        trimmer.activity += 1
         if failed { statistics.outboundFailed += 1 }
     }
 
