@@ -200,9 +200,17 @@ public final class RegistrationClient: @unchecked Sendable {
         }
         failures += 1
         set(.failed(failure))
-        var delay = parameters.retryDelay
-        for _ in 1..<min(failures, 16) { delay = min(delay * 2, parameters.maxRetryDelay) }
+        let delay = Self.retryDelay(afterFailures: failures, base: parameters.retryDelay,
+                                    maximum: parameters.maxRetryDelay)
         schedule(after: delay) { $0.send(expires: $0.parameters.expires) }
+    }
+
+    /// Exponential backoff: the base after the first failure, doubling with
+    /// each further one, never above the maximum (RFC 5626 §4.5).
+    public static func retryDelay(afterFailures failures: Int, base: TimeAmount, maximum: TimeAmount) -> TimeAmount {
+        var delay = min(base, maximum)
+        for _ in 1..<max(1, min(failures, 32)) { delay = min(delay * 2, maximum) }
+        return delay
     }
 
     private func schedule(after delay: TimeAmount, _ body: @escaping (RegistrationClient) -> Void) {
