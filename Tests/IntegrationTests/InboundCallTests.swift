@@ -4,29 +4,31 @@ import XCTest
 
 /// sipp as a trunk calling into Tieline (Tieline as UAS).
 final class InboundCallTests: XCTestCase {
+    /// sipp's built-in UAC places `calls` calls at `target`; every one must
+    /// complete, be answered and ended by the gateway, and leave nothing behind.
+    private func runCalls(_ fixture: GatewayFixture, target port: Int, transport: String, calls: Int,
+                          rate: Int = 10, hold: Int = 300, extraArgs: [String] = [], timeout: Double = 30,
+                          file: StaticString = #filePath, line: UInt = #line) async throws {
+        let sipp = try SippProcess.uac(target: "127.0.0.1:\(port)", port: try freeUDPAndTCPPort(),
+                                       transport: transport, calls: calls, rate: rate,
+                                       durationMilliseconds: hold, extraArgs: extraArgs)
+        let status = try await sipp.wait(timeout: timeout)
+        XCTAssertEqual(status, 0, "sipp UAC reports failed calls:\n\(sipp.diagnostics)", file: file, line: line)
+        let statistics = await fixture.gateway.currentStatistics
+        XCTAssertEqual(statistics.inboundAnswered, calls, file: file, line: line)
+        XCTAssertEqual(statistics.inboundEnded, calls, file: file, line: line)
+        await fixture.assertNothingLeft(within: 15, file: file, line: line)
+        await fixture.stop()
+    }
+
     func testSippUACCallsInOverUDPAndEveryCallCompletes() async throws {
         let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: 5999)])
-        let sipp = try SippProcess.uac(target: "127.0.0.1:\(fixture.udpPort)", port: try freeUDPAndTCPPort(),
-                                       transport: "u1", calls: 5, rate: 10, durationMilliseconds: 300)
-        let status = try await sipp.wait(timeout: 30)
-        XCTAssertEqual(status, 0, "sipp UAC reports failed calls:\n\(sipp.diagnostics)")
-        let statistics = await fixture.gateway.currentStatistics
-        XCTAssertEqual(statistics.inboundAnswered, 5)
-        XCTAssertEqual(statistics.inboundEnded, 5)
-        await fixture.assertNothingLeft()
-        await fixture.stop()
+        try await runCalls(fixture, target: fixture.udpPort, transport: "u1", calls: 5)
     }
 
     func testSippUACCallsInOverTCP() async throws {
         let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: 5999)])
-        let sipp = try SippProcess.uac(target: "127.0.0.1:\(fixture.tcpPort)", port: try freeUDPAndTCPPort(),
-                                       transport: "t1", calls: 3, rate: 10, durationMilliseconds: 300)
-        let status = try await sipp.wait(timeout: 30)
-        XCTAssertEqual(status, 0, "sipp UAC over TCP reports failed calls:\n\(sipp.diagnostics)")
-        let statistics = await fixture.gateway.currentStatistics
-        XCTAssertEqual(statistics.inboundEnded, 3)
-        await fixture.assertNothingLeft()
-        await fixture.stop()
+        try await runCalls(fixture, target: fixture.tcpPort, transport: "t1", calls: 3)
     }
 
     func testSippUACCallsInOverTLS() async throws {
@@ -35,25 +37,13 @@ final class InboundCallTests: XCTestCase {
         let frontPort = try freeUDPAndTCPPort()
         let front = try SocatTLSFront.clientFront(listenPort: frontPort, connectTo: fixture.tlsPort!)
         defer { front.stop() }
-        let sipp = try SippProcess.uac(target: "127.0.0.1:\(frontPort)", port: try freeUDPAndTCPPort(),
-                                       transport: "t1", calls: 2, rate: 10, durationMilliseconds: 300)
-        let status = try await sipp.wait(timeout: 30)
-        XCTAssertEqual(status, 0, "sipp UAC through TLS reports failed calls:\n\(sipp.diagnostics)")
-        let statistics = await fixture.gateway.currentStatistics
-        XCTAssertEqual(statistics.inboundEnded, 2)
-        await fixture.assertNothingLeft()
-        await fixture.stop()
+        try await runCalls(fixture, target: frontPort, transport: "t1", calls: 2)
     }
 
     func testInboundCallsCompleteWithTwentyPercentLossBothWays() async throws {
         let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: 5999)])
-        let sipp = try SippProcess.uac(target: "127.0.0.1:\(fixture.udpPort)", port: try freeUDPAndTCPPort(),
-                                       transport: "u1", calls: 10, rate: 5, durationMilliseconds: 200,
-                                       extraArgs: ["-lost", "20"])
-        let status = try await sipp.wait(timeout: 90)
-        XCTAssertEqual(status, 0, "calls failed under 20% loss:\n\(sipp.diagnostics)")
-        await fixture.assertNothingLeft(within: 15)
-        await fixture.stop()
+        try await runCalls(fixture, target: fixture.udpPort, transport: "u1", calls: 10, rate: 5, hold: 200,
+                           extraArgs: ["-lost", "20"], timeout: 90)
     }
 }
 
