@@ -111,7 +111,8 @@ final class OutboundCallTests: XCTestCase {
         let calls = 5
         let sipp = try SippProcess.uas(port: sippPort, transport: "u1", scenario: scenarioPath("uas_answer"),
                                        calls: calls, extraArgs: ["-lost", "20"])
-        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: sippPort)])
+        // The RFC's T1, the same as sipp's (see the inbound loss test).
+        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: sippPort)], t1Milliseconds: 500)
         for _ in 0..<calls { try await callAndHangUp(fixture, hold: .milliseconds(100)) }
         let status = try await sipp.wait(timeout: 60)
         XCTAssertEqual(status, 0, "calls failed under loss:\n\(sipp.diagnostics)")
