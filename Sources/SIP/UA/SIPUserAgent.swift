@@ -234,6 +234,9 @@ public final class SIPUserAgent: @unchecked Sendable {
         }
         switch request.method {
         case .invite:
+            // §17.2.1: 100 Trying at once stops the caller's retransmissions
+            // while the application decides (the dialplan may take a while).
+            transaction.respond(100, reason: "Trying")
             let session = IncomingInvite(userAgent: self, transaction: transaction)
             incoming[ObjectIdentifier(transaction)] = session
             if let onInvite { onInvite(session) } else { session.reject(480, reason: "Temporarily Unavailable") }
