@@ -51,7 +51,7 @@ enum CallsPerSecondBenchmark {
         let idleRSS = residentKiB(pid)
         print("cps: tieline serve idle RSS \(idleRSS) KiB")
         let rates = ProcessInfo.processInfo.environment["TIELINE_BENCH_RATES"]?
-            .split(separator: ",").compactMap { Int($0) } ?? [250, 500, 1000, 1500]
+            .split(separator: ",").compactMap { Int($0) } ?? [250, 500, 1000, 1500, 2000]
         for rate in rates {
             let seconds = 6
             let cpuBefore = cpuMilliseconds(pid)

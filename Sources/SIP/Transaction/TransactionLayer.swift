@@ -56,6 +56,9 @@ final class TransactionLayer: @unchecked Sendable {
 
     func remove(_ transaction: ClientTransaction) {
         if clients[transaction.key] === transaction { clients[transaction.key] = nil }
+        // A dictionary keeps the capacity of its busiest moment; let it go
+        // when idle (64·T1 of transactions at 2,000 calls/s is ~10 MB).
+        if clients.isEmpty { clients = [:] }
     }
 
     // MARK: server side
@@ -93,6 +96,7 @@ final class TransactionLayer: @unchecked Sendable {
 
     func remove(_ transaction: ServerTransaction) {
         if servers[transaction.key] === transaction { servers[transaction.key] = nil }
+        if servers.isEmpty { servers = [:] }
     }
 
     func ackTimedOut(_ transaction: ServerTransaction) {

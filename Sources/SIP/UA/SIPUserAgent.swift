@@ -280,7 +280,10 @@ public final class SIPUserAgent: @unchecked Sendable {
     // MARK: bookkeeping for sessions and dialogs
 
     func addDialog(_ dialog: Dialog) { dialogs[dialog.id] = dialog }
-    func removeDialog(_ dialog: Dialog) { if dialogs[dialog.id] === dialog { dialogs[dialog.id] = nil } }
+    func removeDialog(_ dialog: Dialog) {
+        if dialogs[dialog.id] === dialog { dialogs[dialog.id] = nil }
+        if dialogs.isEmpty { dialogs = [:] }  // give back the capacity of a busy spell
+    }
     func dialog(_ id: Dialog.ID) -> Dialog? { dialogs[id] }
     func removeIncoming(_ session: IncomingInvite) { incoming[ObjectIdentifier(session.transaction)] = nil }
     func addOutgoing(_ session: OutgoingInvite) { outgoing[ObjectIdentifier(session)] = session }
