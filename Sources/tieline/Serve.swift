@@ -33,13 +33,20 @@ struct Serve: AsyncParsableCommand {
         let gateway = Gateway(config: config, logger: logger)
         let listeners = try await gateway.start()
         for listener in listeners {
-            print("Tieline SIP listening on \(listener.transport.uriParameter) \(listener.address.hostPortText)")
+            say("Tieline SIP listening on \(listener.transport.uriParameter) \(listener.address.hostPortText)")
         }
-        print("Public SIP address: \(config.sip.publicAddress). Stop with Ctrl-C.")
+        say("Public SIP address: \(config.sip.publicAddress). Stop with Ctrl-C.")
         await waitForTerminationSignal()
         logger.info("shutting down")
         await gateway.stop()
     }
+}
+
+/// Writes a line to standard output at once, even when it is a pipe
+/// (print's buffer would hold it back until exit).
+func say(_ line: String) {
+    var bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeMutableBytes { Glibc.write(1, $0.baseAddress, $0.count) }
 }
 
 /// Suspends until SIGINT or SIGTERM arrives.
