@@ -29,6 +29,10 @@ let package = Package(
         .systemLibrary(name: "CLua", path: "Sources/CLua", pkgConfig: "lua5.4",
                        providers: [.apt(["liblua5.4-dev"])]),
 
+        // Tiny C helpers for what Swift cannot call (variadic opus_*_ctl).
+        .target(name: "CMediaHelpers", dependencies: ["COpus"]),
+        .target(name: "Codecs", dependencies: ["COpus", "CSpanDSP", "CMediaHelpers"]),
+
         .target(name: "SIP", dependencies: [
             "COpenSSL",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -62,6 +66,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], resources: [.copy("Vectors")]),
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "SIP"]),
         .testTarget(name: "IntegrationTests", dependencies: ["Gateway", "SIP",
             .product(name: "NIOCore", package: "swift-nio"),
