@@ -33,6 +33,9 @@ let package = Package(
         .target(name: "CMediaHelpers", dependencies: ["COpus"]),
         .target(name: "Codecs", dependencies: ["COpus", "CSpanDSP", "CMediaHelpers"]),
 
+        .target(name: "STUN", dependencies: ["COpenSSL"]),
+        .target(name: "SecureMedia", dependencies: ["CSRTP", "COpenSSL"]),
+
         .target(name: "SIP", dependencies: [
             "COpenSSL",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -67,6 +70,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ], resources: [.copy("Vectors")]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
+        .testTarget(name: "SecureMediaTests", dependencies: ["SecureMedia"]),
+        .testTarget(name: "STUNTests", dependencies: ["STUN"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "SIP"]),
         .testTarget(name: "IntegrationTests", dependencies: ["Gateway", "SIP",
             .product(name: "NIOCore", package: "swift-nio"),

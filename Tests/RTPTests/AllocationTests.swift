@@ -12,6 +12,14 @@ import Synchronization
 // a counter for the calling thread for the duration of a closure. Raw
 // malloc calls bypass it, but the RTP target makes none; Swift values are
 // what could allocate here.
+//
+// Swift 6.3 on Linux: the first call through a replaced hook sets the sticky
+// flag `_swift_enableSwizzlingOfAllocationAndRefCountingFunctions_forInstrumentsOnly`,
+// after which every retain goes through `_swift_retain_adapterImpl`, which
+// mishandles small-string bridge objects and faults later in an unrelated
+// place (seen here in XCTest's suite name getter). So the window must not
+// retain strings, and afterwards the hook is restored and the flag cleared,
+// putting the runtime back on its normal path.
 
 private typealias AllocObject = @convention(c) (UnsafeRawPointer?, Int, Int) -> UnsafeMutableRawPointer?
 
@@ -37,6 +45,10 @@ private func countAllocations(_ body: () -> Void) -> Int? {
     hook.pointee = countingAllocObject
     body()
     hook.pointee = originalAllocObject!
+    if let flag = dlsym(UnsafeMutableRawPointer(bitPattern: 0),
+                        "_swift_enableSwizzlingOfAllocationAndRefCountingFunctions_forInstrumentsOnly") {
+        flag.assumingMemoryBound(to: Bool.self).pointee = false
+    }
     return allocationCount.load(ordering: .relaxed)
 }
 
