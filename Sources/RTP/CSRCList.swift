@@ -15,17 +15,25 @@ public struct CSRCList: RandomAccessCollection, Sendable, Equatable, Expressible
 
     public init() {}
 
+    // Both initializers fill a local and assign it once: appending to `self`
+    // directly inside the failable initializer lost the count under -O with
+    // Swift 6.3.1 (the CSRCs were stored, the count stayed 0).
+
     /// Nil when the sequence holds more than `capacity` identifiers.
     public init?(_ csrcs: some Sequence<UInt32>) {
+        var list = CSRCList()
         for csrc in csrcs {
-            guard append(csrc) else { return nil }
+            guard list.append(csrc) else { return nil }
         }
+        self = list
     }
 
     /// A literal longer than 15 is a programming error, not input.
     public init(arrayLiteral elements: UInt32...) {
         precondition(elements.count <= Self.capacity, "an RTP packet carries at most 15 CSRCs")
-        for csrc in elements { append(csrc) }
+        var list = CSRCList()
+        for csrc in elements { list.append(csrc) }
+        self = list
     }
 
     public var startIndex: Int { 0 }
