@@ -34,7 +34,8 @@ let package = Package(
         .target(name: "Codecs", dependencies: ["COpus", "CSpanDSP", "CMediaHelpers"]),
 
         .target(name: "STUN", dependencies: ["COpenSSL"]),
-        .target(name: "SecureMedia", dependencies: ["CSRTP", "COpenSSL"]),
+        .target(name: "CDTLSHelpers", dependencies: ["COpenSSL"]),
+        .target(name: "SecureMedia", dependencies: ["CSRTP", "COpenSSL", "CDTLSHelpers"]),
 
         .target(name: "SIP", dependencies: [
             "COpenSSL",
