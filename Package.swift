@@ -34,6 +34,7 @@ let package = Package(
         .target(name: "Codecs", dependencies: ["COpus", "CSpanDSP", "CMediaHelpers"]),
 
         .target(name: "STUN", dependencies: ["COpenSSL"]),
+        .target(name: "RTP"),
         .target(name: "CDTLSHelpers", dependencies: ["COpenSSL"]),
         .target(name: "SecureMedia", dependencies: ["CSRTP", "COpenSSL", "CDTLSHelpers"]),
 
@@ -73,6 +74,7 @@ let package = Package(
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
         .testTarget(name: "SecureMediaTests", dependencies: ["SecureMedia"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN"]),
+        .testTarget(name: "RTPTests", dependencies: ["RTP"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "SIP"]),
         .testTarget(name: "IntegrationTests", dependencies: ["Gateway", "SIP",
             .product(name: "NIOCore", package: "swift-nio"),
