@@ -65,12 +65,14 @@ public final class SRTPSession {
     private var session: srtp_t?
     public let profile: SRTPProfile
 
-    /// libsrtp2 needs one process-wide initialisation.
-    private static let initialised: Bool = srtp_init() == srtp_err_status_ok
+    /// libsrtp2 needs one process-wide initialisation. A second srtp_init
+    /// (someone else in the process did it first) reports an error although
+    /// the library is ready; srtp_create below reports any real problem.
+    private static let initialised: Void = { _ = srtp_init() }()
 
     /// - Parameter masterKey: key followed by salt, `profile.keyLength + profile.saltLength` bytes.
     public init(profile: SRTPProfile, masterKey: [UInt8], outbound: Bool) throws(SRTPError) {
-        precondition(Self.initialised, "srtp_init failed")
+        Self.initialised
         guard masterKey.count == profile.keyLength + profile.saltLength else {
             throw SRTPError(status: srtp_err_status_bad_param.rawValue)
         }
