@@ -61,7 +61,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .executableTarget(name: "tieline-bench", dependencies: [
-            "SIP", "Gateway",
+            "SIP", "Gateway", "Codecs", "SecureMedia",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Benchmarks/tieline-bench"),
