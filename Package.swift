@@ -66,16 +66,19 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Benchmarks/tieline-bench"),
 
+        // Helpers shared by the test targets (seeded generators for fuzzing).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+
         .testTarget(name: "CShimTests", dependencies: ["COpenSSL", "COpus", "CSRTP", "CSpanDSP", "CLua"]),
-        .testTarget(name: "SIPTests", dependencies: ["SIP",
+        .testTarget(name: "SIPTests", dependencies: ["TestSupport", "SIP",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], resources: [.copy("Vectors")]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
         .testTarget(name: "SecureMediaTests", dependencies: ["SecureMedia"]),
-        .testTarget(name: "STUNTests", dependencies: ["STUN"]),
-        .testTarget(name: "RTPTests", dependencies: ["RTP"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "SIP"]),
+        .testTarget(name: "STUNTests", dependencies: ["TestSupport", "STUN"]),
+        .testTarget(name: "RTPTests", dependencies: ["TestSupport", "RTP"]),
+        .testTarget(name: "GatewayTests", dependencies: ["TestSupport", "Gateway", "SIP"]),
         .testTarget(name: "IntegrationTests", dependencies: ["Gateway", "SIP",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

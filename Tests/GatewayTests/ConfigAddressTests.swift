@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 @testable import Gateway
 
@@ -65,7 +66,7 @@ final class ConfigAddressTests: XCTestCase {
     }
 
     func testRandomTextNeverCrashes() {
-        var random = ConfigTestRandom(seed: 7)
+        var random = SeededGenerator(seed: 7)
         let alphabet = Array("0123456789abcdefABCDEF.:/%[]- x\u{0}")
         for _ in 0..<2000 {
             let length = Int(random.next() % 48)
@@ -79,17 +80,3 @@ final class ConfigAddressTests: XCTestCase {
     }
 }
 
-/// A small deterministic generator, so a failing fuzz case can be replayed.
-struct ConfigTestRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

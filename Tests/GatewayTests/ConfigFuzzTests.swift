@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 @testable import Gateway
 
@@ -12,7 +13,7 @@ final class ConfigFuzzTests: XCTestCase {
         // FUZZ_ROUNDS and FUZZ_SEED let a longer run be made by hand; the default stays quick.
         let environment = ProcessInfo.processInfo.environment
         let rounds = environment["FUZZ_ROUNDS"].flatMap { Int($0) } ?? 600
-        var random = ConfigTestRandom(seed: environment["FUZZ_SEED"].flatMap { UInt64($0) } ?? 2024)
+        var random = SeededGenerator(seed: environment["FUZZ_SEED"].flatMap { UInt64($0) } ?? 2024)
         var loaded = 0
         var failed = 0
         for _ in 0..<rounds {
@@ -38,7 +39,7 @@ final class ConfigFuzzTests: XCTestCase {
         XCTAssertGreaterThan(failed, rounds / 5, "most mutations should be caught")
     }
 
-    private func mutate(_ lines: inout [String], with random: inout ConfigTestRandom) {
+    private func mutate(_ lines: inout [String], with random: inout SeededGenerator) {
         let pieces = [":", "- ", "[", "]", "{", "}", "#", "&a ", "*a", "!!int ", "|", ">", "'", "\"", "%",
                       "@", "`", " ", "\t", "$", "${", "}", "~", ",", "?", "0", "99999", "-1", "tls", "\u{0}",
                       "\u{FEFF}", "é", "\r", "\\", "null", "true", "::", "/", "10.0.0.0/8", "listen:"]

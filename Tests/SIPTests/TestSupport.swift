@@ -1,5 +1,6 @@
 // Shared helpers for the message-layer tests: loading the torture vectors and parsing text.
 // Names are specific on purpose: the SIPTests module is shared with other layers' tests.
+import TestSupport
 import Foundation
 import Testing
 @testable import SIP
@@ -35,18 +36,6 @@ func sipParseFailure(_ bytes: [UInt8]) -> SIPParseError? {
     }
 }
 
-/// A small, fixed-seed generator so mutation tests are the same on every run.
-struct MessageFuzzRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// A typical INVITE with SDP, the shape the gateway sends and receives most.
 let sampleInviteText = """

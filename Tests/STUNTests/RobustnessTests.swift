@@ -1,5 +1,6 @@
 // Malformed input gets a typed error that names the problem, and random damage never crashes.
 
+import TestSupport
 import XCTest
 @testable import STUN
 

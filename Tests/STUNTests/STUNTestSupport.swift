@@ -48,18 +48,6 @@ enum RFC5769 {
     static let all = [request, ipv4Response, ipv6Response]
 }
 
-/// SplitMix64: tiny, seedable, good enough to pick bytes and offsets.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// The error a parse throws, or nil if it succeeds.
 func parseError(_ bytes: [UInt8]) -> STUNError? {
