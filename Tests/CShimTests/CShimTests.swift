@@ -25,8 +25,30 @@ final class CShimTests: XCTestCase {
         XCTAssertEqual(opus_decode(decoder!, packet, length, &decoded, 160, 0), 160)
     }
 
-    func testSRTPInitialises() {
-        XCTAssertEqual(srtp_init(), srtp_err_status_ok)
+    func testSRTPProtectsAPacket() throws {
+        // srtp_init is process-wide and a second call fails (other test
+        // targets in this process may have run first), so what is checked is
+        // that a session can be made and used after it.
+        _ = srtp_init()
+        var policy = srtp_policy_t()
+        srtp_crypto_policy_set_rtp_default(&policy.rtp)
+        srtp_crypto_policy_set_rtcp_default(&policy.rtcp)
+        policy.ssrc = srtp_ssrc_t(type: ssrc_any_outbound, value: 0)
+        var key = [UInt8](repeating: 0x2B, count: 30)
+        var session: srtp_t?
+        let created = key.withUnsafeMutableBufferPointer { keyBytes -> srtp_err_status_t in
+            policy.key = keyBytes.baseAddress
+            return srtp_create(&session, &policy)
+        }
+        XCTAssertEqual(created, srtp_err_status_ok)
+        defer { srtp_dealloc(session) }
+        // A 12-byte RTP header and 160 bytes of payload gain a 10-byte tag.
+        var packet = [UInt8](repeating: 0, count: 12 + 160 + 16)
+        packet[0] = 0x80
+        packet[11] = 1
+        var length: Int32 = 12 + 160
+        XCTAssertEqual(srtp_protect(session, &packet, &length), srtp_err_status_ok)
+        XCTAssertEqual(length, 12 + 160 + 10)
     }
 
     func testSpanDSPG711RoundTrip() {
