@@ -37,6 +37,13 @@ let package = Package(
         .target(name: "RTP"),
         .target(name: "CDTLSHelpers", dependencies: ["COpenSSL"]),
         .target(name: "SecureMedia", dependencies: ["CSRTP", "COpenSSL", "CDTLSHelpers"]),
+        .target(name: "Media", dependencies: [
+            "Codecs", "RTP", "STUN", "SecureMedia",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
 
         .target(name: "SIP", dependencies: [
             "COpenSSL",

@@ -91,3 +91,12 @@ public final class OpusDecoder {
         return Int(result)
     }
 }
+
+extension OpusDecoder {
+    /// Samples at this decoder's rate that `packet` holds, or nil if it is malformed.
+    public func sampleCount(of packet: UnsafeRawBufferPointer) -> Int? {
+        guard let bytes = packet.baseAddress?.assumingMemoryBound(to: UInt8.self), packet.count > 0 else { return nil }
+        let result = opus_packet_get_nb_samples(bytes, Int32(packet.count), sampleRate)
+        return result > 0 ? Int(result) : nil
+    }
+}

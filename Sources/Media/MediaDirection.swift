@@ -1,0 +1,209 @@
+import Codecs
+import RTP
+
+/// The fixed parameters of one direction of the bridge.
+struct DirectionParameters {
+    var source: BrowserCodec
+    var sourcePayloadType: UInt8
+    var sourceTelephoneEvent: (payloadType: UInt8, clockRate: Int)?
+    var sink: BrowserCodec
+    var sinkPayloadType: UInt8
+    var sinkTelephoneEvent: (payloadType: UInt8, clockRate: Int)?
+    /// Milliseconds of audio per packet sent to the sink.
+    var sinkPacketTime: Int
+    /// The rate both codecs work at (the phone codec's sample rate).
+    var sampleRate: Int
+    var opus: OpusEncoderConfiguration
+}
+
+/// One direction of a call's media, browser to phone or phone to browser:
+/// decode (concealing loss), repacketize, encode, and restamp into the
+/// gateway's own RTP stream; or, when both legs share a codec, only restamp.
+/// All buffers are allocated here, once, so a packet costs no allocation.
+final class MediaDirection {
+    let parameters: DirectionParameters
+    private(set) var stream: RTPOutboundStream
+    private(set) var reception = RTPReceptionStatistics()
+    private(set) var sourceSSRC: UInt32?
+    private(set) var concealedSamples = 0
+    private(set) var droppedLate = 0
+    private(set) var undecodable = 0
+
+    private let decoder: CodecState?
+    private let encoder: CodecState?
+    private let plc: PacketLossConcealer?
+    private let fifo: SampleFIFO
+    private let pcm: UnsafeMutableBufferPointer<Int16>
+    private let packet: UnsafeMutableRawBufferPointer
+    private var timeline = InboundTimeline()
+    private var events: TelephoneEventRelay
+    private let frameSamples: Int
+    private let frameUnits: Int
+    /// Longer gaps than this are silence, not loss: nothing is synthesised.
+    private let maximumConcealment = 0.1
+
+    /// Bytes reserved after a packet for SRTP's tag.
+    static let packetCapacity = 1500
+
+    var isPassthrough: Bool { decoder == nil }
+    /// True while a telephone event plays toward the sink (audio is held back).
+    var eventInProgress: Bool { events.inProgress }
+
+    init(_ parameters: DirectionParameters, ssrcSource: inout some RandomNumberGenerator) throws(OpusError) {
+        self.parameters = parameters
+        stream = RTPOutboundStream(clockRate: parameters.sink.rtpClockRate, using: &ssrcSource)
+        if parameters.source == parameters.sink {
+            decoder = nil
+            encoder = nil
+        } else {
+            decoder = try CodecState(browser: parameters.source, sampleRate: parameters.sampleRate, opus: parameters.opus)
+            encoder = try CodecState(browser: parameters.sink, sampleRate: parameters.sampleRate, opus: parameters.opus)
+        }
+        plc = decoder.map { $0.isOpus ? nil : PacketLossConcealer() } ?? nil
+        frameSamples = parameters.sinkPacketTime * parameters.sampleRate / 1000
+        frameUnits = parameters.sinkPacketTime * parameters.sink.rtpClockRate / 1000
+        fifo = SampleFIFO(capacity: parameters.sampleRate / 5)
+        pcm = .allocate(capacity: 5760)
+        pcm.initialize(repeating: 0)
+        packet = .allocate(byteCount: Self.packetCapacity, alignment: 8)
+        packet.initializeMemory(as: UInt8.self, repeating: 0)
+        events = TelephoneEventRelay(source: parameters.sourceTelephoneEvent, sink: parameters.sinkTelephoneEvent)
+    }
+
+    deinit {
+        pcm.deallocate()
+        packet.deallocate()
+    }
+
+    /// One RTP packet from the source leg (already parsed and, for the
+    /// browser, decrypted). `emit` is called with each packet for the sink
+    /// (in a buffer with room for SRTP's tag) before this returns.
+    func receive(header: RTPHeader, payload: UnsafeRawBufferPointer, now: Double,
+                 emit: (UnsafeMutableRawBufferPointer, Int) -> Void) -> TelephoneEventRelay.Report? {
+        if let te = parameters.sourceTelephoneEvent, header.payloadType == te.payloadType {
+            return events.relay(header: header, payload: payload, now: now, stream: &stream, packet: packet, emit: emit)
+        }
+        guard header.payloadType == parameters.sourcePayloadType else { return nil }
+        if sourceSSRC != header.ssrc { reception = RTPReceptionStatistics() }
+        sourceSSRC = header.ssrc
+        let arrival = UInt32(truncatingIfNeeded: Int(now * Double(parameters.source.rtpClockRate)))
+        _ = reception.record(sequenceNumber: header.sequenceNumber, timestamp: header.timestamp, arrival: arrival)
+        events.expire(now: now)
+        if isPassthrough {
+            relayUnchanged(header: header, payload: payload, now: now, emit: emit)
+        } else {
+            transcode(header: header, payload: payload, now: now, emit: emit)
+        }
+        return nil
+    }
+
+    /// A report block on the source this direction receives, if it has one.
+    func makeReportBlock(lastSR: UInt32, delaySinceLastSR: UInt32) -> RTCPReportBlock? {
+        guard let sourceSSRC else { return nil }
+        return reception.makeReportBlock(ssrc: sourceSSRC, lastSR: lastSR, delaySinceLastSR: delaySinceLastSR)
+    }
+
+    private func relayUnchanged(header: RTPHeader, payload: UnsafeRawBufferPointer, now: Double,
+                                emit: (UnsafeMutableRawBufferPointer, Int) -> Void) {
+        // G.711 and G.722 both tick their 8 kHz RTP clock once per payload byte.
+        let units = payload.count
+        switch timeline.place(ssrc: header.ssrc, timestamp: header.timestamp) {
+        case .late:
+            droppedLate += 1
+            return
+        case .newSource:
+            stream.markerPending = true
+        case .afterLoss(let missing):
+            stream.advance(by: missing)
+        case .inOrder:
+            break
+        }
+        timeline.played(timestamp: header.timestamp, duration: units)
+        if !events.inProgress {
+            send(payload: payload, now: now, emit: emit)
+        }
+        stream.advance(by: units)
+    }
+
+    private func transcode(header: RTPHeader, payload: UnsafeRawBufferPointer, now: Double,
+                           emit: (UnsafeMutableRawBufferPointer, Int) -> Void) {
+        guard let decoder, let encoder else { return }
+        let sourceClock = parameters.source.rtpClockRate
+        let rate = parameters.sampleRate
+        switch timeline.place(ssrc: header.ssrc, timestamp: header.timestamp) {
+        case .late:
+            droppedLate += 1
+            return
+        case .newSource, .inOrder:
+            break
+        case .afterLoss(let units):
+            let missing = units * rate / sourceClock
+            if Double(units) / Double(sourceClock) <= maximumConcealment {
+                conceal(missing, before: payload, decoder: decoder)
+            } else {
+                // Silence (DTX, hold, a long outage): keep the sink's clock
+                // in step with the source's and start a new talkspurt.
+                fifo.removeAll()
+                stream.advance(by: units * parameters.sink.rtpClockRate / sourceClock)
+                stream.markerPending = true
+            }
+        }
+        guard let decoded = decoder.decode(payload, into: pcm), decoded > 0 else {
+            undecodable += 1
+            return
+        }
+        plc?.received(UnsafeMutableBufferPointer(rebasing: pcm[0..<decoded]))
+        timeline.played(timestamp: header.timestamp, duration: decoded * sourceClock / rate)
+        fifo.append(UnsafeBufferPointer(rebasing: pcm[0..<decoded]))
+        drain(encoder: encoder, now: now, emit: emit)
+    }
+
+    /// Fills a gap of `samples` with FEC (Opus, one frame lost) or concealment.
+    private func conceal(_ samples: Int, before payload: UnsafeRawBufferPointer, decoder: CodecState) {
+        var remaining = min(samples, pcm.count)
+        if decoder.isOpus, decoder.sampleCount(of: payload) == remaining,
+           let recovered = decoder.decodeFEC(payload, into: UnsafeMutableBufferPointer(rebasing: pcm[0..<remaining])) {
+            fifo.append(UnsafeBufferPointer(rebasing: pcm[0..<recovered]))
+            concealedSamples += recovered
+            return
+        }
+        let chunk = parameters.sampleRate / 50
+        while remaining > 0 {
+            let length = min(chunk, remaining)
+            let frame = UnsafeMutableBufferPointer(rebasing: pcm[0..<length])
+            if let plc {
+                plc.fillIn(frame)
+            } else if decoder.conceal(into: frame) == nil {
+                frame.update(repeating: 0)
+            }
+            fifo.append(UnsafeBufferPointer(frame))
+            concealedSamples += length
+            remaining -= length
+        }
+    }
+
+    private func drain(encoder: CodecState, now: Double, emit: (UnsafeMutableRawBufferPointer, Int) -> Void) {
+        let headerLength = RTPHeader.fixedLength
+        while fifo.count >= frameSamples {
+            let payloadArea = UnsafeMutableRawBufferPointer(rebasing: packet[headerLength..<(Self.packetCapacity - 64)])
+            let encoded = fifo.consume(frameSamples) { encoder.encode($0, into: payloadArea) } ?? nil
+            if let encoded, !events.inProgress {
+                let header = stream.nextHeader(payloadType: parameters.sinkPayloadType)
+                _ = header.write(to: packet)
+                stream.recordSent(payloadBytes: encoded, timestamp: header.timestamp, now: now)
+                emit(packet, headerLength + encoded)
+            }
+            stream.advance(by: frameUnits)
+        }
+    }
+
+    private func send(payload: UnsafeRawBufferPointer, now: Double, emit: (UnsafeMutableRawBufferPointer, Int) -> Void) {
+        let headerLength = RTPHeader.fixedLength
+        guard payload.count <= Self.packetCapacity - 64 - headerLength else { return }
+        let header = stream.nextHeader(payloadType: parameters.sinkPayloadType)
+        _ = header.write(to: packet)
+        UnsafeMutableRawBufferPointer(rebasing: packet[headerLength..<(headerLength + payload.count)]).copyMemory(from: payload)
+        stream.recordSent(payloadBytes: payload.count, timestamp: header.timestamp, now: now)
+        emit(packet, headerLength + payload.count)
+    }
+}

@@ -1,0 +1,129 @@
+import Logging
+import NIOCore
+import NIOPosix
+import SecureMedia
+
+/// Makes media sessions: picks an event loop for each call (one loop per
+/// core in the group), reserves its ports and binds its sockets. Owns the
+/// DTLS certificate whose fingerprint every WebRTC leg announces.
+public final class MediaEngine: Sendable {
+    public struct Configuration: Sendable {
+        /// Where media sockets bind.
+        public var bindHost = "0.0.0.0"
+        /// The address put in SDP (candidates and c= lines).
+        public var announcedAddress = "127.0.0.1"
+        public var portRange: ClosedRange<Int> = 20000...39999
+        public var session = MediaSessionConfiguration()
+
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    public let certificate: DTLSCertificate
+    public let ports: PortAllocator
+    private let group: any EventLoopGroup
+    private let logger: Logger
+
+    public init(configuration: Configuration = Configuration(), group: any EventLoopGroup,
+                certificate: DTLSCertificate? = nil, logger: Logger = Logger(label: "tieline.media")) throws {
+        self.configuration = configuration
+        self.certificate = try certificate ?? DTLSCertificate.generate()
+        ports = PortAllocator(range: configuration.portRange)
+        self.group = group
+        self.logger = logger
+    }
+
+    /// A new session with its three sockets bound and its timers running.
+    public func makeSession() async throws -> MediaSession {
+        let loop = group.next()
+        let (browserPort, browserChannel) = try await bindFree(pair: false, on: loop)
+        let phonePort: Int
+        let phoneChannels: (any Channel, any Channel)
+        do {
+            (phonePort, phoneChannels) = try await bindPair(on: loop)
+        } catch {
+            try? await browserChannel.close()
+            ports.release(browserPort, pair: false)
+            throw error
+        }
+        let ports = self.ports
+        let session = MediaSession(
+            eventLoop: loop, browserPort: browserPort, phonePort: phonePort, certificate: certificate,
+            configuration: configuration.session, logger: logger,
+            release: {
+                ports.release(browserPort, pair: false)
+                ports.release(phonePort, pair: true)
+            })
+        try await loop.submit {
+            for (channel, socket) in [(browserChannel, MediaSession.Socket.browser),
+                                      (phoneChannels.0, .phoneRTP), (phoneChannels.1, .phoneRTCP)] {
+                session.attach(channel, as: socket)
+                try channel.pipeline.syncOperations.addHandler(MediaDatagramHandler(session: session, socket: socket))
+            }
+            session.startTimer()
+        }.get()
+        return session
+    }
+
+    private func bindFree(pair: Bool, on loop: any EventLoop) async throws -> (Int, any Channel) {
+        for _ in 0..<64 {
+            guard let port = ports.reserve(pair: pair) else { break }
+            if let channel = try? await bind(port: port, on: loop) { return (port, channel) }
+            ports.release(port, pair: pair)
+        }
+        throw MediaError.noFreePorts(configuration.portRange)
+    }
+
+    private func bindPair(on loop: any EventLoop) async throws -> (Int, (any Channel, any Channel)) {
+        for _ in 0..<64 {
+            guard let port = ports.reserve(pair: true) else { break }
+            if let rtp = try? await bind(port: port, on: loop) {
+                if let rtcp = try? await bind(port: port + 1, on: loop) { return (port, (rtp, rtcp)) }
+                try? await rtp.close()
+            }
+            ports.release(port, pair: true)
+        }
+        throw MediaError.noFreePorts(configuration.portRange)
+    }
+
+    private func bind(port: Int, on loop: any EventLoop) async throws -> any Channel {
+        try await DatagramBootstrap(group: loop)
+            .channelOption(.socketOption(.so_reuseaddr), value: 0)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 2048))
+            .bind(host: configuration.bindHost, port: port).get()
+    }
+}
+
+public enum MediaError: Error, CustomStringConvertible, Equatable {
+    case noFreePorts(ClosedRange<Int>)
+    case negotiation(String)
+
+    public var description: String {
+        switch self {
+        case .noFreePorts(let range): "no free UDP ports in the media range \(range)"
+        case .negotiation(let reason): "media negotiation failed: \(reason)"
+        }
+    }
+}
+
+/// Hands each datagram of one of a session's sockets to the session, on its loop.
+final class MediaDatagramHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+
+    private let session: MediaSession
+    private let socket: MediaSession.Socket
+
+    init(session: MediaSession, socket: MediaSession.Socket) {
+        self.session = session
+        self.socket = socket
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        session.received(envelope.data, from: envelope.remoteAddress, on: socket)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // ICMP port unreachable and the like: a UDP socket carries on.
+    }
+}

@@ -1,0 +1,69 @@
+import RTP
+
+/// Carries RFC 4733 telephone-events from one leg to the other, between
+/// clocks (a browser may use telephone-event/48000, phones use /8000): the
+/// event keeps its own timestamp, taken from the sink stream's audio clock
+/// when it starts; durations are rescaled; every update and every repeated
+/// end packet is passed on, as §2.5.1 expects a sender to send them.
+/// While an event plays, audio toward the sink is held back (§2.5.1.2).
+struct TelephoneEventRelay {
+    struct Report: Equatable {
+        var digit: Character?
+        var event: UInt8
+        /// Duration in milliseconds when `ended`.
+        var milliseconds: Int
+        var ended: Bool
+    }
+
+    private let source: (payloadType: UInt8, clockRate: Int)?
+    private let sink: (payloadType: UInt8, clockRate: Int)?
+    private var sourceTimestamp: UInt32?
+    private var sinkTimestamp: UInt32 = 0
+    private var endReported = false
+    private var lastPacketAt = 0.0
+    private(set) var inProgress = false
+    /// Events whose end packets all went missing stop holding audio after this.
+    private let staleAfter = 0.25
+
+    init(source: (payloadType: UInt8, clockRate: Int)?, sink: (payloadType: UInt8, clockRate: Int)?) {
+        self.source = source
+        self.sink = sink
+    }
+
+    mutating func expire(now: Double) {
+        if inProgress, now - lastPacketAt > staleAfter { inProgress = false }
+    }
+
+    mutating func relay(header: RTPHeader, payload: UnsafeRawBufferPointer, now: Double,
+                        stream: inout RTPOutboundStream, packet: UnsafeMutableRawBufferPointer,
+                        emit: (UnsafeMutableRawBufferPointer, Int) -> Void) -> Report? {
+        guard let source, var event = try? TelephoneEvent.parse(payload) else { return nil }
+        lastPacketAt = now
+        var report: Report?
+        let isNew = sourceTimestamp != header.timestamp
+        if isNew {
+            sourceTimestamp = header.timestamp
+            sinkTimestamp = stream.timestamp
+            endReported = false
+            inProgress = !event.end
+            report = Report(digit: event.digit, event: event.event, milliseconds: 0, ended: false)
+        }
+        let milliseconds = Int(event.duration) * 1000 / source.clockRate
+        if event.end {
+            inProgress = false
+            if !endReported {
+                endReported = true
+                report = Report(digit: event.digit, event: event.event, milliseconds: milliseconds, ended: true)
+            }
+        }
+        guard let sink else { return report }
+        let scaled = Int(event.duration) * sink.clockRate / source.clockRate
+        event.duration = UInt16(clamping: scaled)
+        let header = stream.nextHeader(payloadType: sink.payloadType, timestamp: sinkTimestamp, marker: isNew)
+        let headerLength = header.write(to: packet)
+        let written = event.write(to: UnsafeMutableRawBufferPointer(rebasing: packet[headerLength...]))
+        stream.recordSent(payloadBytes: written, timestamp: sinkTimestamp, now: now)
+        emit(packet, headerLength + written)
+        return report
+    }
+}
