@@ -47,7 +47,12 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-.PHONY: deps test-deps build release run test bench check clean
+# The WebRTC test peer (aiortc, numpy) lives in a virtual environment made
+# from Tests/WebRTCTests/Peers/requirements.txt, remade when that changes.
+PYTHON ?= python3
+PEER_REQUIREMENTS := Tests/WebRTCTests/Peers/requirements.txt
+
+.PHONY: deps test-deps venv build release run test bench check clean
 
 deps:
 	@$(call install,$(BUILD_PACKAGES))
@@ -55,6 +60,17 @@ deps:
 # The build packages too, in one apt-get run.
 test-deps:
 	@$(call install,$(BUILD_PACKAGES) $(TEST_PACKAGES))
+	@$(MAKE) --no-print-directory venv
+
+venv: .venv/requirements.txt
+
+.venv/requirements.txt: $(PEER_REQUIREMENTS)
+	@if ! $(PYTHON) -m venv --clear .venv 2>/dev/null; then \
+	  $(call install,python3 python3-venv); \
+	  /usr/bin/python3 -m venv --clear .venv; \
+	fi
+	.venv/bin/pip install --quiet --disable-pip-version-check -r $(PEER_REQUIREMENTS)
+	cp $(PEER_REQUIREMENTS) $@
 
 build: deps
 	$(SWIFT) build --build-tests

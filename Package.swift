@@ -37,8 +37,9 @@ let package = Package(
         .target(name: "RTP"),
         .target(name: "CDTLSHelpers", dependencies: ["COpenSSL"]),
         .target(name: "SecureMedia", dependencies: ["CSRTP", "COpenSSL", "CDTLSHelpers"]),
+        .target(name: "SDP"),
         .target(name: "Media", dependencies: [
-            "Codecs", "RTP", "STUN", "SecureMedia",
+            "Codecs", "RTP", "SDP", "STUN", "SecureMedia",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -91,6 +92,11 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Scenarios")]),
+        .testTarget(name: "SDPTests", dependencies: ["TestSupport", "SDP"], resources: [.copy("Vectors")]),
+        .testTarget(name: "WebRTCTests", dependencies: ["Media", "SDP", "SecureMedia",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], resources: [.copy("Peers")]),
     ],
     swiftLanguageModes: [.v6]
 )

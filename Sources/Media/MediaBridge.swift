@@ -48,9 +48,9 @@ final class MediaBridge {
     let toPhone: MediaDirection
     let toBrowser: MediaDirection
 
-    init(_ configuration: BridgeConfiguration) throws(OpusError) {
+    /// - Parameters: browserSSRC, phoneSSRC: of the streams the gateway sends on each leg.
+    init(_ configuration: BridgeConfiguration, browserSSRC: UInt32, phoneSSRC: UInt32) throws(OpusError) {
         self.configuration = configuration
-        var generator = SystemRandomNumberGenerator()
         let phone = BrowserCodec.phone(configuration.phoneCodec)
         let browserEvent = configuration.browserTelephoneEvent
         let phoneEvent = configuration.phoneTelephoneEvent.map { (payloadType: $0, clockRate: 8000) }
@@ -60,12 +60,12 @@ final class MediaBridge {
             sourceTelephoneEvent: browserEvent,
             sink: phone, sinkPayloadType: configuration.phonePayloadType, sinkTelephoneEvent: phoneEvent,
             sinkPacketTime: configuration.phonePacketTime, sampleRate: rate, opus: configuration.opus),
-            ssrcSource: &generator)
+            ssrc: phoneSSRC)
         toBrowser = try MediaDirection(DirectionParameters(
             source: phone, sourcePayloadType: configuration.phonePayloadType, sourceTelephoneEvent: phoneEvent,
             sink: configuration.browserCodec, sinkPayloadType: configuration.browserPayloadType,
             sinkTelephoneEvent: browserEvent, sinkPacketTime: 20, sampleRate: rate, opus: configuration.opus),
-            ssrcSource: &generator)
+            ssrc: browserSSRC)
     }
 
     /// A decrypted RTP packet from the browser; `emit` gets plain RTP for the phone.

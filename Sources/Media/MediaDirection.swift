@@ -49,9 +49,10 @@ final class MediaDirection {
     /// True while a telephone event plays toward the sink (audio is held back).
     var eventInProgress: Bool { events.inProgress }
 
-    init(_ parameters: DirectionParameters, ssrcSource: inout some RandomNumberGenerator) throws(OpusError) {
+    init(_ parameters: DirectionParameters, ssrc: UInt32) throws(OpusError) {
         self.parameters = parameters
-        stream = RTPOutboundStream(clockRate: parameters.sink.rtpClockRate, using: &ssrcSource)
+        var generator = SystemRandomNumberGenerator()
+        stream = RTPOutboundStream(ssrc: ssrc, clockRate: parameters.sink.rtpClockRate, using: &generator)
         if parameters.source == parameters.sink {
             decoder = nil
             encoder = nil

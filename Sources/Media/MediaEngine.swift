@@ -49,7 +49,7 @@ public final class MediaEngine: Sendable {
         let ports = self.ports
         let session = MediaSession(
             eventLoop: loop, browserPort: browserPort, phonePort: phonePort, certificate: certificate,
-            configuration: configuration.session, logger: logger,
+            announcedAddress: configuration.announcedAddress, configuration: configuration.session, logger: logger,
             release: {
                 ports.release(browserPort, pair: false)
                 ports.release(phonePort, pair: true)

@@ -20,8 +20,16 @@ public final class MediaSession: @unchecked Sendable {
     public let iceUfrag: String
     public let icePassword: String
     public let certificate: DTLSCertificate
+    /// The address SDP announces for both legs.
+    public let announcedAddress: String
     /// Events for the call: connected, DTMF, ended.
     public let events: AsyncStream<MediaEvent>
+    /// SSRCs of the streams the gateway sends to the browser and to the phone.
+    public let browserSSRC = UInt32.random(in: 1...UInt32.max)
+    public let phoneSSRC = UInt32.random(in: 1...UInt32.max)
+    /// Offer/answer state of each leg (see MediaSession+Negotiation).
+    var browserNegotiated: NegotiatedBrowser?
+    var phoneNegotiated: NegotiatedPhone?
 
     let configuration: MediaSessionConfiguration
     private let eventSink: AsyncStream<MediaEvent>.Continuation
@@ -31,6 +39,8 @@ public final class MediaSession: @unchecked Sendable {
     private var browser: BrowserLeg?
     private var phone: PhoneLeg
     private(set) var bridge: MediaBridge?
+    /// RTCP CNAME of the gateway's streams in this call (RFC 7022: random per call).
+    public let cname: String
     private var browserRTCP: RTCPReporter
     private var phoneRTCP: RTCPReporter
     private var connectedReported = false
@@ -41,11 +51,12 @@ public final class MediaSession: @unchecked Sendable {
     private var outgoing: ByteBuffer
 
     init(eventLoop: any EventLoop, browserPort: Int, phonePort: Int, certificate: DTLSCertificate,
-         configuration: MediaSessionConfiguration, logger: Logger, release: @escaping @Sendable () -> Void) {
+         announcedAddress: String, configuration: MediaSessionConfiguration, logger: Logger, release: @escaping @Sendable () -> Void) {
         self.eventLoop = eventLoop
         self.browserPort = browserPort
         self.phonePort = phonePort
         self.certificate = certificate
+        self.announcedAddress = announcedAddress
         self.configuration = configuration
         self.logger = logger
         self.release = release
@@ -53,6 +64,7 @@ public final class MediaSession: @unchecked Sendable {
         icePassword = Self.randomICECharacters(24)
         phone = PhoneLeg(symmetric: configuration.symmetricRTP)
         let cname = Self.randomICECharacters(16)
+        self.cname = cname
         browserRTCP = RTCPReporter(cname: cname)
         phoneRTCP = RTCPReporter(cname: cname)
         (events, eventSink) = AsyncStream.makeStream(of: MediaEvent.self)
@@ -100,8 +112,12 @@ public final class MediaSession: @unchecked Sendable {
     /// Starts media between the legs with the codecs both sides agreed on.
     public func startBridge(_ configuration: BridgeConfiguration) async throws {
         try await eventLoop.submit { [self] in
-            bridge = try MediaBridge(configuration)
+            try installBridge(configuration)
         }.get()
+    }
+
+    func installBridge(_ configuration: BridgeConfiguration) throws {
+        bridge = try MediaBridge(configuration, browserSSRC: browserSSRC, phoneSSRC: phoneSSRC)
     }
 
     public func statistics() async throws -> MediaStatistics {

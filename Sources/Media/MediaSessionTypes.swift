@@ -15,6 +15,8 @@ public struct MediaSessionConfiguration: Sendable {
     public var opus = OpusEncoderConfiguration()
     /// SRTP profiles offered in DTLS, most preferred first: GCM is about
     /// three times cheaper than AES-CM with HMAC-SHA1 on Debian's libsrtp2.
+    /// Pass G.711 or G.722 through untouched when the browser offers the phone's codec.
+    public var preferPassthrough = true
     public var srtpProfiles: [SRTPProfile] = [.aeadAes128Gcm, .aes128CmSha1_80]
 
     public init() {}

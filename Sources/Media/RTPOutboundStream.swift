@@ -18,9 +18,9 @@ struct RTPOutboundStream {
     private(set) var lastSentTimestamp: UInt32 = 0
     private(set) var lastSentAt: Double = 0
 
-    init<G: RandomNumberGenerator>(clockRate: Int, using generator: inout G) {
+    init<G: RandomNumberGenerator>(ssrc: UInt32, clockRate: Int, using generator: inout G) {
         self.clockRate = clockRate
-        ssrc = UInt32.random(in: 1...UInt32.max, using: &generator)
+        self.ssrc = ssrc
         sequenceNumber = UInt16.random(in: 0...UInt16.max, using: &generator)
         timestamp = UInt32.random(in: 0...UInt32.max, using: &generator)
     }
