@@ -55,7 +55,7 @@ public final class MediaEngine: Sendable {
                 ports.release(phonePort, pair: true)
             })
         try await loop.submit {
-            for (channel, socket) in [(browserChannel, MediaSession.Socket.browser),
+            for (channel, socket) in [(browserChannel, MediaSocket.browser),
                                       (phoneChannels.0, .phoneRTP), (phoneChannels.1, .phoneRTCP)] {
                 session.attach(channel, as: socket)
                 try channel.pipeline.syncOperations.addHandler(MediaDatagramHandler(session: session, socket: socket))
@@ -111,9 +111,9 @@ final class MediaDatagramHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
     private let session: MediaSession
-    private let socket: MediaSession.Socket
+    private let socket: MediaSocket
 
-    init(session: MediaSession, socket: MediaSession.Socket) {
+    init(session: MediaSession, socket: MediaSocket) {
         self.session = session
         self.socket = socket
     }

@@ -161,7 +161,7 @@ extension MediaSession {
     }
 
     private func startBridgeIfReady() throws {
-        guard bridge == nil, let browser = browserNegotiated, let phone = phoneNegotiated else { return }
+        guard !media.hasBridge, let browser = browserNegotiated, let phone = phoneNegotiated else { return }
         let configuration = BridgeConfiguration(
             browserCodec: browser.codec, browserPayloadType: browser.payloadType,
             browserTelephoneEvent: browser.telephoneEvent, phoneCodec: phone.codec, phonePayloadType: phone.payloadType,
@@ -170,7 +170,7 @@ extension MediaSession {
         if case .phone(let codec) = browser.codec, codec != phone.codec, codec == .g722 || phone.codec == .g722 {
             throw MediaError.negotiation("the browser's \(codec.rawValue) cannot be bridged to the phone's \(phone.codec.rawValue)")
         }
-        try installBridge(configuration)
+        try media.installBridge(configuration)
     }
 }
 

@@ -1,0 +1,212 @@
+import Codecs
+import NIOCore
+import STUN
+import SecureMedia
+
+/// The sockets of a call's media.
+public enum MediaSocket: Sendable {
+    case browser, phoneRTP, phoneRTCP
+}
+
+/// Where `CallMedia` writes datagrams: the session's NIO channels, or a
+/// benchmark's sink.
+public protocol MediaTransport: AnyObject {
+    func send(_ bytes: UnsafeRawBufferPointer, to address: SocketAddress, on socket: MediaSocket)
+}
+
+/// A call's media without sockets or timers: the WebRTC leg, the phone leg
+/// and the bridge, fed datagrams and clock ticks by its owner. The owner
+/// (`MediaSession` on an event loop, or the benchmark) serialises all calls.
+public final class CallMedia {
+    public let iceUfrag: String
+    public let icePassword: String
+    public let certificate: DTLSCertificate
+    public let browserSSRC: UInt32
+    public let phoneSSRC: UInt32
+    public let cname: String
+    public let configuration: MediaSessionConfiguration
+    /// Called for each event (connected, DTMF); `failure` says why media stopped.
+    public var onEvent: (MediaEvent) -> Void = { _ in }
+    public private(set) var failure: String?
+
+    private unowned(unsafe) var transport: any MediaTransport
+    private var browser: BrowserLeg?
+    private var phone: PhoneLeg
+    private(set) var bridge: MediaBridge?
+    private var browserRTCP: RTCPReporter
+    private var phoneRTCP: RTCPReporter
+    private var connectedReported = false
+    private var lastRTCP = 0.0
+    private var report: [UInt8] = []
+
+    /// - Parameter transport: kept unowned; it must outlive this object (it owns it).
+    public init(certificate: DTLSCertificate, configuration: MediaSessionConfiguration, transport: any MediaTransport) {
+        iceUfrag = Self.randomICECharacters(8)
+        icePassword = Self.randomICECharacters(24)
+        cname = Self.randomICECharacters(16)
+        browserSSRC = UInt32.random(in: 1...UInt32.max)
+        phoneSSRC = UInt32.random(in: 1...UInt32.max)
+        self.certificate = certificate
+        self.configuration = configuration
+        self.transport = transport
+        phone = PhoneLeg(symmetric: configuration.symmetricRTP)
+        browserRTCP = RTCPReporter(cname: cname)
+        phoneRTCP = RTCPReporter(cname: cname)
+    }
+
+    public var hasBridge: Bool { bridge != nil }
+
+    /// Points the media at another transport (the owner, once it exists).
+    public func rebind(transport: any MediaTransport) {
+        self.transport = transport
+    }
+
+    public func startBrowserLeg(_ parameters: BrowserTransportParameters, now: Double) throws {
+        var agent = IceLiteAgent(localUfrag: iceUfrag, localPassword: icePassword, remoteUfrag: parameters.remoteUfrag)
+        agent.consentTimeout = configuration.consentTimeout
+        let dtls = try DTLSEndpoint(role: parameters.dtlsRole, certificate: certificate,
+                                    remoteFingerprint: parameters.remoteFingerprint,
+                                    profiles: configuration.srtpProfiles)
+        browser = BrowserLeg(ice: agent, dtls: dtls, now: now)
+    }
+
+    public func setPhoneRemote(rtp: SocketAddress, rtcp: SocketAddress) {
+        phone.setRemote(rtp: rtp, rtcp: rtcp)
+    }
+
+    public func installBridge(_ configuration: BridgeConfiguration) throws {
+        bridge = try MediaBridge(configuration, browserSSRC: browserSSRC, phoneSSRC: phoneSSRC)
+    }
+
+    /// One datagram in `buffer` (`length` bytes, with room for SRTP's tag
+    /// after it), from `source` on `socket`. Replies and relayed media go
+    /// out through the transport before this returns.
+    public func receive(_ buffer: UnsafeMutableRawBufferPointer, length: Int, from source: SocketAddress,
+                        on socket: MediaSocket, now: Double) {
+        guard failure == nil else { return }
+        switch socket {
+        case .browser: receivedFromBrowser(buffer, length: length, from: source, now: now)
+        case .phoneRTP: receivedFromPhone(buffer, length: length, from: source, now: now)
+        case .phoneRTCP:
+            if phone.acceptRTCP(from: source, now: now) {
+                _ = phoneRTCP.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), now: now)
+            }
+        }
+    }
+
+    /// Timers: DTLS retransmission, ICE consent, RTCP reports.
+    public func tick(now: Double) {
+        guard failure == nil else { return }
+        if let browser {
+            browser.tick(now: now, connectTimeout: configuration.connectTimeout) { datagram, address in
+                datagram.withUnsafeBytes { transport.send($0, to: address, on: .browser) }
+            }
+            checkBrowserState(browser)
+        }
+        if failure == nil, now - lastRTCP >= configuration.rtcpInterval {
+            lastRTCP = now
+            sendReports(now: now)
+        }
+    }
+
+    private func receivedFromBrowser(_ buffer: UnsafeMutableRawBufferPointer, length: Int, from source: SocketAddress,
+                                     now: Double) {
+        guard let browser else { return }
+        let result = browser.receive(buffer, length: length, from: source, now: now) { datagram, address in
+            datagram.withUnsafeBytes { transport.send($0, to: address, on: .browser) }
+        }
+        checkBrowserState(browser)
+        switch result {
+        case .nothing:
+            return
+        case .rtcp(let plain):
+            _ = browserRTCP.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<plain]), now: now)
+        case .rtp(let plain):
+            guard let bridge, let target = phone.rtpTarget else { return }
+            let report = bridge.fromBrowser(UnsafeRawBufferPointer(rebasing: buffer[0..<plain]), now: now) { packet, count in
+                transport.send(UnsafeRawBufferPointer(rebasing: packet[0..<count]), to: target, on: .phoneRTP)
+            }
+            if let report { onEvent(.dtmf(report)) }
+        }
+    }
+
+    private func receivedFromPhone(_ buffer: UnsafeMutableRawBufferPointer, length: Int, from source: SocketAddress,
+                                   now: Double) {
+        guard phone.acceptRTP(from: source, now: now), let bridge else { return }
+        let report = bridge.fromPhone(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), now: now) { packet, count in
+            guard let browser, let target = browser.target,
+                  let protected = browser.protect(packet, length: count) else { return }
+            transport.send(UnsafeRawBufferPointer(rebasing: packet[0..<protected]), to: target, on: .browser)
+        }
+        if let report { onEvent(.dtmf(report)) }
+    }
+
+    private func checkBrowserState(_ browser: BrowserLeg) {
+        switch browser.state {
+        case .connected(let profile) where !connectedReported:
+            connectedReported = true
+            onEvent(.browserConnected(profile))
+        case .failed(let reason):
+            failure = reason
+        default:
+            break
+        }
+    }
+
+    private func sendReports(now: Double) {
+        guard let bridge else { return }
+        if let browser, let target = browser.target, case .connected = browser.state {
+            report = browserRTCP.makeReport(sending: bridge.toBrowser.stream, receiving: bridge.toPhone, now: now)
+            let length = report.count
+            report.append(contentsOf: repeatElement(0, count: SRTPSession.maxOverhead))
+            report.withUnsafeMutableBytes { bytes in
+                if let sent = browser.protect(bytes, length: length, rtcp: true) {
+                    transport.send(UnsafeRawBufferPointer(rebasing: bytes[0..<sent]), to: target, on: .browser)
+                }
+            }
+        }
+        if let target = phone.rtcpTarget {
+            report = phoneRTCP.makeReport(sending: bridge.toPhone.stream, receiving: bridge.toBrowser, now: now)
+            report.withUnsafeBytes { transport.send($0, to: target, on: .phoneRTCP) }
+        }
+    }
+
+    public func statistics() -> MediaStatistics {
+        var stats = MediaStatistics()
+        if let browser {
+            switch browser.state {
+            case .checking: stats.browserState = "checking"
+            case .handshaking: stats.browserState = "handshaking"
+            case .connected(let profile):
+                stats.browserState = "connected"
+                stats.srtpProfile = profile
+            case .failed(let reason): stats.browserState = "failed: \(reason)"
+            }
+            stats.droppedUnauthenticated = browser.droppedUnauthenticated
+            stats.droppedUndecryptable = browser.droppedUndecryptable
+        }
+        if let bridge {
+            stats.passthrough = bridge.configuration.isPassthrough
+            stats.packetsFromBrowser = bridge.toPhone.reception.received
+            stats.packetsFromPhone = bridge.toBrowser.reception.received
+            stats.packetsToPhone = bridge.toPhone.stream.packetCount
+            stats.packetsToBrowser = bridge.toBrowser.stream.packetCount
+            stats.concealedSamplesToPhone = bridge.toPhone.concealedSamples
+            stats.concealedSamplesToBrowser = bridge.toBrowser.concealedSamples
+        }
+        stats.rtcpFromBrowser = browserRTCP.reportsReceived
+        stats.rtcpToBrowser = browserRTCP.reportsSent
+        stats.rtcpFromPhone = phoneRTCP.reportsReceived
+        stats.rtcpToPhone = phoneRTCP.reportsSent
+        stats.droppedForeignPhonePackets = phone.droppedForeign
+        stats.phoneTarget = phone.rtpTarget.map { "\($0)" }
+        return stats
+    }
+
+    /// ICE characters (RFC 8839 ice-char: ALPHA / DIGIT / "+" / "/").
+    static func randomICECharacters(_ count: Int) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<count).map { _ in alphabet.randomElement(using: &generator)! })
+    }
+}
