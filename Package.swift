@@ -68,8 +68,10 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        // Counts heap allocations in the benchmark process only.
+        .target(name: "CAllocationCounter", path: "Benchmarks/CAllocationCounter"),
         .executableTarget(name: "tieline-bench", dependencies: [
-            "SIP", "Gateway", "Codecs", "SecureMedia",
+            "SIP", "Gateway", "Codecs", "SecureMedia", "Media", "STUN", "RTP", "CAllocationCounter",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Benchmarks/tieline-bench"),
@@ -92,6 +94,9 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Scenarios")]),
+        .testTarget(name: "MediaTests", dependencies: ["TestSupport", "Media", "Codecs", "RTP", "STUN", "SecureMedia", "SDP",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .testTarget(name: "SDPTests", dependencies: ["TestSupport", "SDP"], resources: [.copy("Vectors")]),
         .testTarget(name: "WebRTCTests", dependencies: ["Media", "SDP", "SecureMedia",
             .product(name: "NIOCore", package: "swift-nio"),

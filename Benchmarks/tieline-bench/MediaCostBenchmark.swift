@@ -4,8 +4,8 @@ import SecureMedia
 
 /// The raw library cost of one transcoded call-second (issue 3's reference
 /// figure): 50 packets each way of Opus decode and encode at 8 kHz, G.711
-/// encode and decode, SRTP unprotect and protect. Tieline's own per-packet
-/// cost through the bridge will be measured beside it once the bridge exists.
+/// encode and decode, SRTP unprotect and protect. Tieline's own cost through
+/// the bridge is measured beside it (`BridgeBenchmark`).
 enum MediaCostBenchmark {
     static func run() {
         for profile in SRTPProfile.allCases {
@@ -71,5 +71,32 @@ enum MediaCostBenchmark {
         }
         let elapsed = Double(clock() - start) / Double(CLOCKS_PER_SEC) * 1000
         return elapsed / Double(callSeconds)
+    }
+
+    /// CPU milliseconds per passthrough call-second: SRTP unprotect and protect only.
+    static func measurePassthroughCallSeconds(profile: SRTPProfile, callSeconds: Int) throws -> Double {
+        let key = [UInt8](repeating: 7, count: profile.keyLength + profile.saltLength)
+        let browserSide = try SRTPSession(profile: profile, masterKey: key, outbound: true)
+        let gatewayInbound = try SRTPSession(profile: profile, masterKey: key, outbound: false)
+        let gatewayOutbound = try SRTPSession(profile: profile, masterKey: key.reversed(), outbound: true)
+        let packets = try (0..<(50 * callSeconds)).map { n -> [UInt8] in
+            var packet = [UInt8](repeating: 0x55, count: 12 + 160 + SRTPSession.maxOverhead)
+            packet[0] = 0x80; packet[1] = 0
+            packet[2] = UInt8((n >> 8) & 0xFF); packet[3] = UInt8(n & 0xFF)
+            packet[11] = 1
+            let protected = try packet.withUnsafeMutableBytes { try browserSide.protect($0, length: 172) }
+            return Array(packet[0..<protected])
+        }
+        var work = [UInt8](repeating: 0, count: 1600)
+        var outgoing = [UInt8](repeating: 0x55, count: 1600)
+        let start = clock()
+        for (n, packet) in packets.enumerated() {
+            work.replaceSubrange(0..<packet.count, with: packet)
+            _ = try work.withUnsafeMutableBytes { try gatewayInbound.unprotect($0, length: packet.count) }
+            outgoing[0] = 0x80; outgoing[1] = 0
+            outgoing[2] = UInt8((n >> 8) & 0xFF); outgoing[3] = UInt8(n & 0xFF)
+            _ = try outgoing.withUnsafeMutableBytes { try gatewayOutbound.protect($0, length: 172) }
+        }
+        return Double(clock() - start) / Double(CLOCKS_PER_SEC) * 1000 / Double(callSeconds)
     }
 }

@@ -42,25 +42,33 @@ public enum BrowserCodec: Sendable, Equatable {
 /// directions of the bridge are the same loop whatever the codecs are.
 final class CodecState {
     enum Kind {
-        case opus(OpusEncoder, OpusDecoder)
+        case opusDecoder(OpusDecoder)
+        case opusEncoder(OpusEncoder)
         case g711(G711.Law)
-        case g722(G722Encoder, G722Decoder)
+        case g722Decoder(G722Decoder)
+        case g722Encoder(G722Encoder)
     }
+
+    enum Role { case decoder, encoder }
 
     let kind: Kind
     let sampleRate: Int
 
-    init(browser codec: BrowserCodec, sampleRate: Int, opus: OpusEncoderConfiguration) throws(OpusError) {
-        switch codec {
-        case .opus:
-            kind = .opus(try OpusEncoder(sampleRate: Int32(sampleRate), configuration: opus),
-                         try OpusDecoder(sampleRate: Int32(sampleRate)))
+    /// Only the half that is used: an Opus encoder alone is about 42 KB.
+    init(_ codec: BrowserCodec, _ role: Role, sampleRate: Int, opus: OpusEncoderConfiguration) throws(OpusError) {
+        switch (codec, role) {
+        case (.opus, .decoder):
+            kind = .opusDecoder(try OpusDecoder(sampleRate: Int32(sampleRate)))
             self.sampleRate = sampleRate
-        case .phone(let phone):
-            switch phone {
-            case .pcmu: kind = .g711(.mu)
-            case .pcma: kind = .g711(.a)
-            case .g722: kind = .g722(G722Encoder(), G722Decoder())
+        case (.opus, .encoder):
+            kind = .opusEncoder(try OpusEncoder(sampleRate: Int32(sampleRate), configuration: opus))
+            self.sampleRate = sampleRate
+        case (.phone(let phone), _):
+            switch (phone, role) {
+            case (.pcmu, _): kind = .g711(.mu)
+            case (.pcma, _): kind = .g711(.a)
+            case (.g722, .decoder): kind = .g722Decoder(G722Decoder())
+            case (.g722, .encoder): kind = .g722Encoder(G722Encoder())
             }
             self.sampleRate = phone.sampleRate
         }
@@ -69,52 +77,62 @@ final class CodecState {
     /// Decodes a payload; returns samples written, or nil when it is not decodable.
     func decode(_ payload: UnsafeRawBufferPointer, into pcm: UnsafeMutableBufferPointer<Int16>) -> Int? {
         switch kind {
-        case .opus(_, let decoder):
+        case .opusDecoder(let decoder):
             return try? decoder.decode(payload, into: pcm)
         case .g711(let law):
             let count = min(payload.count, pcm.count)
             G711.decode(law, UnsafeRawBufferPointer(rebasing: payload[0..<count]), into: pcm)
             return count
-        case .g722(_, let decoder):
+        case .g722Decoder(let decoder):
             let bytes = min(payload.count, pcm.count / 2)
             return decoder.decode(UnsafeRawBufferPointer(rebasing: payload[0..<bytes]), into: pcm)
+        case .opusEncoder, .g722Encoder:
+            return nil
         }
     }
 
-    /// Opus in-band FEC: the lost frame before `payload`, `samples` long.
+    /// Opus in-band FEC: the lost frame before `payload`, `pcm.count` samples long.
     func decodeFEC(_ payload: UnsafeRawBufferPointer, into pcm: UnsafeMutableBufferPointer<Int16>) -> Int? {
-        guard case .opus(_, let decoder) = kind else { return nil }
+        guard case .opusDecoder(let decoder) = kind else { return nil }
         return try? decoder.decode(payload, into: pcm, fec: true)
     }
 
     /// Opus's own concealment of a lost frame; nil for codecs without one.
     func conceal(into pcm: UnsafeMutableBufferPointer<Int16>) -> Int? {
-        guard case .opus(_, let decoder) = kind else { return nil }
+        guard case .opusDecoder(let decoder) = kind else { return nil }
         return try? decoder.concealLoss(into: pcm)
     }
 
     /// Encodes `pcm`; returns payload bytes, or nil on an encoder error.
     func encode(_ pcm: UnsafeBufferPointer<Int16>, into out: UnsafeMutableRawBufferPointer) -> Int? {
         switch kind {
-        case .opus(let encoder, _):
+        case .opusEncoder(let encoder):
             return try? encoder.encode(pcm, into: out)
         case .g711(let law):
             let count = min(pcm.count, out.count)
             G711.encode(law, UnsafeBufferPointer(rebasing: pcm[0..<count]), into: out.bindMemory(to: UInt8.self))
             return count
-        case .g722(let encoder, _):
+        case .g722Encoder(let encoder):
             return encoder.encode(pcm, into: out.bindMemory(to: UInt8.self))
+        case .opusDecoder, .g722Decoder:
+            return nil
         }
     }
 
     /// Samples at `sampleRate` that a payload decodes to.
     func sampleCount(of payload: UnsafeRawBufferPointer) -> Int? {
         switch kind {
-        case .opus(_, let decoder): decoder.sampleCount(of: payload)
+        case .opusDecoder(let decoder): decoder.sampleCount(of: payload)
         case .g711: payload.count
-        case .g722: payload.count * 2
+        case .g722Decoder: payload.count * 2
+        case .opusEncoder, .g722Encoder: nil
         }
     }
 
-    var isOpus: Bool { if case .opus = kind { true } else { false } }
+    var isOpus: Bool {
+        switch kind {
+        case .opusDecoder, .opusEncoder: true
+        default: false
+        }
+    }
 }

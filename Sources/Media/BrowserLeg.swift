@@ -24,7 +24,10 @@ final class BrowserLeg {
 
     private(set) var state = State.checking
     private(set) var ice: IceLiteAgent
-    private let dtls: DTLSEndpoint
+    /// Released once SRTP arrives: the browser only sends media after the
+    /// handshake is complete on its side, so no flight of ours can still be
+    /// needed, and the connection's OpenSSL state is tens of KB per call.
+    private var dtls: DTLSEndpoint?
     private var inbound: SRTPSession?
     private var outbound: SRTPSession?
     private var validated: [SocketAddress] = []
@@ -58,6 +61,14 @@ final class BrowserLeg {
                 droppedUnauthenticated += 1
                 return .nothing
             }
+            guard dtls != nil else {
+                // RFC 5764 §4.x leaves DTLS alive only for alerts now: a
+                // record of content type alert (21) is the browser closing.
+                if Self.isDTLSAlert(buffer, length: length) {
+                    state = .failed("DTLS: the browser closed the connection (alert)")
+                }
+                return .nothing
+            }
             receiveDTLS(Array(UnsafeRawBufferPointer(rebasing: buffer[0..<length])), from: source, send: send)
             return .nothing
         case .rtpOrRTCP:
@@ -70,6 +81,7 @@ final class BrowserLeg {
                 droppedUndecryptable += 1
                 return .nothing
             }
+            if dtls != nil { dtls = nil }
             return isRTCP ? .rtcp(length: plain) : .rtp(length: plain)
         case .unknown:
             droppedUnknown += 1
@@ -87,7 +99,7 @@ final class BrowserLeg {
     /// Timers: DTLS retransmission, ICE and consent deadlines (RFC 7675).
     func tick(now: Double, connectTimeout: Double, send: ([UInt8], SocketAddress) -> Void) {
         if case .failed = state { return }
-        if state == .handshaking, let remaining = dtls.timeoutMilliseconds, remaining <= 0, let target {
+        if state == .handshaking, let dtls, let remaining = dtls.timeoutMilliseconds, remaining <= 0, let target {
             for datagram in dtls.handleTimeout() { send(datagram, target) }
         }
         if validated.isEmpty, now - startedAt > connectTimeout {
@@ -95,6 +107,15 @@ final class BrowserLeg {
         } else if ice.consentExpired(now: now) {
             state = .failed("ICE: consent expired (no valid check for \(Int(ice.consentTimeout)) s)")
         }
+    }
+
+    /// A DTLS 1.0/1.2 record header (RFC 6347 §4.1) of content type alert,
+    /// encrypted (epoch ≥ 1), whose length fits the datagram.
+    static func isDTLSAlert(_ buffer: UnsafeMutableRawBufferPointer, length: Int) -> Bool {
+        guard length >= 13, buffer[0] == 21, buffer[1] == 0xFE, buffer[2] == 0xFD || buffer[2] == 0xFF else { return false }
+        let epoch = Int(buffer[3]) << 8 | Int(buffer[4])
+        let recordLength = Int(buffer[11]) << 8 | Int(buffer[12])
+        return epoch >= 1 && 13 + recordLength <= length
     }
 
     private func receiveSTUN(_ datagram: [UInt8], from source: SocketAddress, now: Double,
@@ -116,13 +137,14 @@ final class BrowserLeg {
         if state == .checking {
             state = .handshaking
             // As the DTLS client we speak first, once the path is proven.
-            if dtls.role == .client, let target {
+            if let dtls, dtls.role == .client, let target {
                 for flight in dtls.start() { send(flight, target) }
             }
         }
     }
 
     private func receiveDTLS(_ datagram: [UInt8], from source: SocketAddress, send: ([UInt8], SocketAddress) -> Void) {
+        guard let dtls else { return }
         if state == .checking { state = .handshaking }
         for reply in dtls.receive(datagram) { send(reply, source) }
         guard state == .handshaking else { return }

@@ -20,7 +20,8 @@ public protocol MediaTransport: AnyObject {
 public final class CallMedia {
     public let iceUfrag: String
     public let icePassword: String
-    public let certificate: DTLSCertificate
+    public let dtls: DTLSContext
+    public var certificate: DTLSCertificate { dtls.certificate }
     public let browserSSRC: UInt32
     public let phoneSSRC: UInt32
     public let cname: String
@@ -33,20 +34,19 @@ public final class CallMedia {
     private var browser: BrowserLeg?
     private var phone: PhoneLeg
     private(set) var bridge: MediaBridge?
-    private var browserRTCP: RTCPReporter
-    private var phoneRTCP: RTCPReporter
+    private let browserRTCP: RTCPReporter
+    private let phoneRTCP: RTCPReporter
     private var connectedReported = false
     private var lastRTCP = 0.0
-    private var report: [UInt8] = []
 
     /// - Parameter transport: kept unowned; it must outlive this object (it owns it).
-    public init(certificate: DTLSCertificate, configuration: MediaSessionConfiguration, transport: any MediaTransport) {
+    public init(dtls: DTLSContext, configuration: MediaSessionConfiguration, transport: any MediaTransport) {
         iceUfrag = Self.randomICECharacters(8)
         icePassword = Self.randomICECharacters(24)
         cname = Self.randomICECharacters(16)
         browserSSRC = UInt32.random(in: 1...UInt32.max)
         phoneSSRC = UInt32.random(in: 1...UInt32.max)
-        self.certificate = certificate
+        self.dtls = dtls
         self.configuration = configuration
         self.transport = transport
         phone = PhoneLeg(symmetric: configuration.symmetricRTP)
@@ -64,10 +64,9 @@ public final class CallMedia {
     public func startBrowserLeg(_ parameters: BrowserTransportParameters, now: Double) throws {
         var agent = IceLiteAgent(localUfrag: iceUfrag, localPassword: icePassword, remoteUfrag: parameters.remoteUfrag)
         agent.consentTimeout = configuration.consentTimeout
-        let dtls = try DTLSEndpoint(role: parameters.dtlsRole, certificate: certificate,
-                                    remoteFingerprint: parameters.remoteFingerprint,
-                                    profiles: configuration.srtpProfiles)
-        browser = BrowserLeg(ice: agent, dtls: dtls, now: now)
+        let endpoint = try DTLSEndpoint(role: parameters.dtlsRole, context: dtls,
+                                        remoteFingerprint: parameters.remoteFingerprint)
+        browser = BrowserLeg(ice: agent, dtls: endpoint, now: now)
     }
 
     public func setPhoneRemote(rtp: SocketAddress, rtcp: SocketAddress) {
@@ -89,7 +88,7 @@ public final class CallMedia {
         case .phoneRTP: receivedFromPhone(buffer, length: length, from: source, now: now)
         case .phoneRTCP:
             if phone.acceptRTCP(from: source, now: now) {
-                _ = phoneRTCP.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), now: now)
+                phoneRTCP.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), now: now)
             }
         }
     }
@@ -120,7 +119,7 @@ public final class CallMedia {
         case .nothing:
             return
         case .rtcp(let plain):
-            _ = browserRTCP.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<plain]), now: now)
+            browserRTCP.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<plain]), now: now)
         case .rtp(let plain):
             guard let bridge, let target = phone.rtpTarget else { return }
             let report = bridge.fromBrowser(UnsafeRawBufferPointer(rebasing: buffer[0..<plain]), now: now) { packet, count in
@@ -156,18 +155,14 @@ public final class CallMedia {
     private func sendReports(now: Double) {
         guard let bridge else { return }
         if let browser, let target = browser.target, case .connected = browser.state {
-            report = browserRTCP.makeReport(sending: bridge.toBrowser.stream, receiving: bridge.toPhone, now: now)
-            let length = report.count
-            report.append(contentsOf: repeatElement(0, count: SRTPSession.maxOverhead))
-            report.withUnsafeMutableBytes { bytes in
-                if let sent = browser.protect(bytes, length: length, rtcp: true) {
-                    transport.send(UnsafeRawBufferPointer(rebasing: bytes[0..<sent]), to: target, on: .browser)
-                }
+            let length = browserRTCP.makeReport(sending: bridge.toBrowser.stream, receiving: bridge.toPhone, now: now)
+            if let sent = browser.protect(browserRTCP.buffer, length: length, rtcp: true) {
+                transport.send(UnsafeRawBufferPointer(rebasing: browserRTCP.buffer[0..<sent]), to: target, on: .browser)
             }
         }
         if let target = phone.rtcpTarget {
-            report = phoneRTCP.makeReport(sending: bridge.toPhone.stream, receiving: bridge.toBrowser, now: now)
-            report.withUnsafeBytes { transport.send($0, to: target, on: .phoneRTCP) }
+            let length = phoneRTCP.makeReport(sending: bridge.toPhone.stream, receiving: bridge.toBrowser, now: now)
+            transport.send(UnsafeRawBufferPointer(rebasing: phoneRTCP.buffer[0..<length]), to: target, on: .phoneRTCP)
         }
     }
 

@@ -57,14 +57,15 @@ final class MediaDirection {
             decoder = nil
             encoder = nil
         } else {
-            decoder = try CodecState(browser: parameters.source, sampleRate: parameters.sampleRate, opus: parameters.opus)
-            encoder = try CodecState(browser: parameters.sink, sampleRate: parameters.sampleRate, opus: parameters.opus)
+            decoder = try CodecState(parameters.source, .decoder, sampleRate: parameters.sampleRate, opus: parameters.opus)
+            encoder = try CodecState(parameters.sink, .encoder, sampleRate: parameters.sampleRate, opus: parameters.opus)
         }
         plc = decoder.map { $0.isOpus ? nil : PacketLossConcealer() } ?? nil
         frameSamples = parameters.sinkPacketTime * parameters.sampleRate / 1000
         frameUnits = parameters.sinkPacketTime * parameters.sink.rtpClockRate / 1000
         fifo = SampleFIFO(capacity: parameters.sampleRate / 5)
-        pcm = .allocate(capacity: 5760)
+        // The longest Opus frame (120 ms) at the working rate.
+        pcm = .allocate(capacity: parameters.sampleRate * 120 / 1000)
         pcm.initialize(repeating: 0)
         packet = .allocate(byteCount: Self.packetCapacity, alignment: 8)
         packet.initializeMemory(as: UInt8.self, repeating: 0)
@@ -135,7 +136,11 @@ final class MediaDirection {
         case .late:
             droppedLate += 1
             return
-        case .newSource, .inOrder:
+        case .newSource:
+            // Our stream carries on (same SSRC, numbering, clock), but the
+            // audio is from elsewhere now: a new talkspurt.
+            stream.markerPending = true
+        case .inOrder:
             break
         case .afterLoss(let units):
             let missing = units * rate / sourceClock

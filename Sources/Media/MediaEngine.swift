@@ -20,6 +20,8 @@ public final class MediaEngine: Sendable {
 
     public let configuration: Configuration
     public let certificate: DTLSCertificate
+    /// One DTLS context for every call: the certificate and SRTP profiles.
+    public let dtls: DTLSContext
     public let ports: PortAllocator
     private let group: any EventLoopGroup
     private let logger: Logger
@@ -27,7 +29,9 @@ public final class MediaEngine: Sendable {
     public init(configuration: Configuration = Configuration(), group: any EventLoopGroup,
                 certificate: DTLSCertificate? = nil, logger: Logger = Logger(label: "tieline.media")) throws {
         self.configuration = configuration
-        self.certificate = try certificate ?? DTLSCertificate.generate()
+        let certificate = try certificate ?? DTLSCertificate.generate()
+        self.certificate = certificate
+        dtls = try DTLSContext(certificate: certificate, profiles: configuration.session.srtpProfiles)
         ports = PortAllocator(range: configuration.portRange)
         self.group = group
         self.logger = logger
@@ -48,7 +52,7 @@ public final class MediaEngine: Sendable {
         }
         let ports = self.ports
         let session = MediaSession(
-            eventLoop: loop, browserPort: browserPort, phonePort: phonePort, certificate: certificate,
+            eventLoop: loop, browserPort: browserPort, phonePort: phonePort, dtls: dtls,
             announcedAddress: configuration.announcedAddress, configuration: configuration.session, logger: logger,
             release: {
                 ports.release(browserPort, pair: false)

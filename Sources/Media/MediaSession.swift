@@ -40,7 +40,7 @@ public final class MediaSession: MediaTransport, @unchecked Sendable {
     private let scratch: UnsafeMutableRawBufferPointer
     private var outgoing: ByteBuffer
 
-    init(eventLoop: any EventLoop, browserPort: Int, phonePort: Int, certificate: DTLSCertificate,
+    init(eventLoop: any EventLoop, browserPort: Int, phonePort: Int, dtls: DTLSContext,
          announcedAddress: String, configuration: MediaSessionConfiguration, logger: Logger,
          release: @escaping @Sendable () -> Void) {
         self.eventLoop = eventLoop
@@ -53,7 +53,7 @@ public final class MediaSession: MediaTransport, @unchecked Sendable {
         scratch = .allocate(byteCount: 2048, alignment: 8)
         scratch.initializeMemory(as: UInt8.self, repeating: 0)
         outgoing = ByteBufferAllocator().buffer(capacity: 2048)
-        media = CallMedia(certificate: certificate, configuration: configuration, transport: Placeholder.shared)
+        media = CallMedia(dtls: dtls, configuration: configuration, transport: Placeholder.shared)
         media.rebind(transport: self)
         media.onEvent = { [unowned self] event in
             if case .browserConnected(let profile) = event {

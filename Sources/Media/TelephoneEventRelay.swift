@@ -19,6 +19,10 @@ struct TelephoneEventRelay {
     private let sink: (payloadType: UInt8, clockRate: Int)?
     private var sourceTimestamp: UInt32?
     private var sinkTimestamp: UInt32 = 0
+    /// Where the last event ended on the sink's clock: a following event
+    /// must start at or after it, even with no audio in between to move the
+    /// clock, or the receiver would take it for a repeat of the last one.
+    private var lastEventEnd: UInt32?
     private var endReported = false
     private var lastPacketAt = 0.0
     private(set) var inProgress = false
@@ -44,6 +48,9 @@ struct TelephoneEventRelay {
         if isNew {
             sourceTimestamp = header.timestamp
             sinkTimestamp = stream.timestamp
+            if let lastEventEnd, Int32(bitPattern: lastEventEnd &- sinkTimestamp) >= 0 {
+                sinkTimestamp = lastEventEnd &+ 1
+            }
             endReported = false
             inProgress = !event.end
             report = Report(digit: event.digit, event: event.event, milliseconds: 0, ended: false)
@@ -59,6 +66,7 @@ struct TelephoneEventRelay {
         guard let sink else { return report }
         let scaled = Int(event.duration) * sink.clockRate / source.clockRate
         event.duration = UInt16(clamping: scaled)
+        lastEventEnd = sinkTimestamp &+ UInt32(event.duration)
         let header = stream.nextHeader(payloadType: sink.payloadType, timestamp: sinkTimestamp, marker: isNew)
         let headerLength = header.write(to: packet)
         let written = event.write(to: UnsafeMutableRawBufferPointer(rebasing: packet[headerLength...]))

@@ -70,6 +70,35 @@ public final class DTLSCertificate: @unchecked Sendable {
     }
 }
 
+/// An OpenSSL DTLS context: our certificate and the SRTP profiles we offer.
+/// One serves every call (a context per call would cost memory for nothing);
+/// what differs per call, the peer's fingerprint, is checked per endpoint.
+public final class DTLSContext: @unchecked Sendable {
+    let context: OpaquePointer
+    public let certificate: DTLSCertificate
+    public let profiles: [SRTPProfile]
+
+    public init(certificate: DTLSCertificate,
+                profiles: [SRTPProfile] = [.aeadAes128Gcm, .aes128CmSha1_80]) throws(DTLSError) {
+        guard let context = SSL_CTX_new(DTLS_method()) else { throw .openSSL("SSL_CTX_new") }
+        SSL_CTX_ctrl(context, SSL_CTRL_SET_MIN_PROTO_VERSION, Int(DTLS1_2_VERSION), nil)
+        guard SSL_CTX_use_certificate(context, certificate.certificate) == 1,
+              SSL_CTX_use_PrivateKey(context, certificate.key) == 1,
+              // 0 is success for this one.
+              SSL_CTX_set_tlsext_use_srtp(context, profiles.map(\.openSSLName).joined(separator: ":")) == 0 else {
+            SSL_CTX_free(context)
+            throw .openSSL("DTLS context (certificate or use_srtp)")
+        }
+        // Idle connections give their record buffers back (about 34 KB a call).
+        SSL_CTX_ctrl(context, SSL_CTRL_MODE, Int(SSL_MODE_RELEASE_BUFFERS), nil)
+        self.context = context
+        self.certificate = certificate
+        self.profiles = profiles
+    }
+
+    deinit { SSL_CTX_free(context) }
+}
+
 /// DTLS 1.2 for DTLS-SRTP (RFC 5763/5764) over OpenSSL with memory BIOs:
 /// datagrams in, datagrams out, no socket of its own, so it shares the
 /// leg's one UDP port with STUN and SRTP. The peer's certificate must match
@@ -84,30 +113,23 @@ public final class DTLSEndpoint {
 
     public let role: Role
     public private(set) var state = State.handshaking
-    private let context: OpaquePointer
+    private let context: DTLSContext
     private let ssl: OpaquePointer
     private let incoming: OpaquePointer
     private let outgoing: OpaquePointer
     private let remoteFingerprint: [UInt8]
 
-    public init(role: Role, certificate: DTLSCertificate, remoteFingerprint: [UInt8],
-                profiles: [SRTPProfile] = [.aeadAes128Gcm, .aes128CmSha1_80]) throws(DTLSError) {
+    public convenience init(role: Role, certificate: DTLSCertificate, remoteFingerprint: [UInt8],
+                            profiles: [SRTPProfile] = [.aeadAes128Gcm, .aes128CmSha1_80]) throws(DTLSError) {
+        try self.init(role: role, context: DTLSContext(certificate: certificate, profiles: profiles),
+                      remoteFingerprint: remoteFingerprint)
+    }
+
+    public init(role: Role, context: DTLSContext, remoteFingerprint: [UInt8]) throws(DTLSError) {
         self.role = role
-        self.remoteFingerprint = remoteFingerprint
-        guard let context = SSL_CTX_new(DTLS_method()) else { throw .openSSL("SSL_CTX_new") }
         self.context = context
-        SSL_CTX_ctrl(context, SSL_CTRL_SET_MIN_PROTO_VERSION, Int(DTLS1_2_VERSION), nil)
-        guard SSL_CTX_use_certificate(context, certificate.certificate) == 1,
-              SSL_CTX_use_PrivateKey(context, certificate.key) == 1 else {
-            SSL_CTX_free(context)
-            throw .openSSL("certificate")
-        }
-        // 0 is success for this one.
-        guard SSL_CTX_set_tlsext_use_srtp(context, profiles.map(\.openSSLName).joined(separator: ":")) == 0,
-              let ssl = SSL_new(context) else {
-            SSL_CTX_free(context)
-            throw .openSSL("use_srtp")
-        }
+        self.remoteFingerprint = remoteFingerprint
+        guard let ssl = SSL_new(context.context) else { throw .openSSL("SSL_new") }
         self.ssl = ssl
         incoming = BIO_new(BIO_s_mem())
         outgoing = BIO_new(BIO_s_mem())
@@ -121,7 +143,6 @@ public final class DTLSEndpoint {
 
     deinit {
         SSL_free(ssl)
-        SSL_CTX_free(context)
     }
 
     /// The first flight (a client's ClientHello); a server sends nothing first.
