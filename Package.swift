@@ -99,6 +99,7 @@ let package = Package(
         ]),
         .testTarget(name: "SDPTests", dependencies: ["TestSupport", "SDP"], resources: [.copy("Vectors")]),
         .testTarget(name: "WebRTCTests", dependencies: ["Media", "SDP", "SecureMedia",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], resources: [.copy("Peers")]),

@@ -13,6 +13,8 @@ public struct BridgeConfiguration: Sendable {
     /// Milliseconds per packet toward the phone, 10 to 40.
     public var phonePacketTime: Int
     public var opus: OpusEncoderConfiguration
+    /// Detect DTMF tones in the phone's G.711 audio and send them on as RFC 4733 events.
+    public var detectInbandDTMF = false
 
     public init(browserCodec: BrowserCodec, browserPayloadType: UInt8,
                 browserTelephoneEvent: (payloadType: UInt8, clockRate: Int)? = nil,
@@ -64,7 +66,8 @@ final class MediaBridge {
         toBrowser = try MediaDirection(DirectionParameters(
             source: phone, sourcePayloadType: configuration.phonePayloadType, sourceTelephoneEvent: phoneEvent,
             sink: configuration.browserCodec, sinkPayloadType: configuration.browserPayloadType,
-            sinkTelephoneEvent: browserEvent, sinkPacketTime: 20, sampleRate: rate, opus: configuration.opus),
+            sinkTelephoneEvent: browserEvent, sinkPacketTime: 20, sampleRate: rate, opus: configuration.opus,
+            detectInbandDTMF: configuration.detectInbandDTMF),
             ssrc: browserSSRC)
     }
 

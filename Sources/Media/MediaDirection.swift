@@ -14,6 +14,8 @@ struct DirectionParameters {
     /// The rate both codecs work at (the phone codec's sample rate).
     var sampleRate: Int
     var opus: OpusEncoderConfiguration
+    /// Look for DTMF tones in the source's audio (G.711 only: the detector wants 8 kHz).
+    var detectInbandDTMF = false
 }
 
 /// One direction of a call's media, browser to phone or phone to browser:
@@ -37,6 +39,10 @@ final class MediaDirection {
     private let packet: UnsafeMutableRawBufferPointer
     private var timeline = InboundTimeline()
     private var events: TelephoneEventRelay
+    private let detector: DTMFDetector?
+    private let toneDecoder: CodecState?
+    /// Samples of the in-band digit being heard, for its duration.
+    private var toneSamples = 0
     private let frameSamples: Int
     private let frameUnits: Int
     /// Longer gaps than this are silence, not loss: nothing is synthesised.
@@ -70,6 +76,11 @@ final class MediaDirection {
         packet = .allocate(byteCount: Self.packetCapacity, alignment: 8)
         packet.initializeMemory(as: UInt8.self, repeating: 0)
         events = TelephoneEventRelay(source: parameters.sourceTelephoneEvent, sink: parameters.sinkTelephoneEvent)
+        let g711Source = parameters.source == .phone(.pcmu) || parameters.source == .phone(.pcma)
+        detector = parameters.detectInbandDTMF && g711Source ? DTMFDetector() : nil
+        // Passthrough decodes nothing, so the detector gets a decoder of its own.
+        toneDecoder = detector != nil && decoder == nil
+            ? try CodecState(parameters.source, .decoder, sampleRate: 8000, opus: parameters.opus) : nil
     }
 
     deinit {
@@ -92,11 +103,9 @@ final class MediaDirection {
         _ = reception.record(sequenceNumber: header.sequenceNumber, timestamp: header.timestamp, arrival: arrival)
         events.expire(now: now)
         if isPassthrough {
-            relayUnchanged(header: header, payload: payload, now: now, emit: emit)
-        } else {
-            transcode(header: header, payload: payload, now: now, emit: emit)
+            return relayUnchanged(header: header, payload: payload, now: now, emit: emit)
         }
-        return nil
+        return transcode(header: header, payload: payload, now: now, emit: emit)
     }
 
     /// A report block on the source this direction receives, if it has one.
@@ -106,13 +115,13 @@ final class MediaDirection {
     }
 
     private func relayUnchanged(header: RTPHeader, payload: UnsafeRawBufferPointer, now: Double,
-                                emit: (UnsafeMutableRawBufferPointer, Int) -> Void) {
+                                emit: (UnsafeMutableRawBufferPointer, Int) -> Void) -> TelephoneEventRelay.Report? {
         // G.711 and G.722 both tick their 8 kHz RTP clock once per payload byte.
         let units = payload.count
         switch timeline.place(ssrc: header.ssrc, timestamp: header.timestamp) {
         case .late:
             droppedLate += 1
-            return
+            return nil
         case .newSource:
             stream.markerPending = true
         case .afterLoss(let missing):
@@ -121,21 +130,50 @@ final class MediaDirection {
             break
         }
         timeline.played(timestamp: header.timestamp, duration: units)
+        var report: TelephoneEventRelay.Report?
+        if let toneDecoder, let decoded = toneDecoder.decode(payload, into: pcm) {
+            report = detectTones(in: decoded, now: now, emit: emit)
+        }
         if !events.inProgress {
             send(payload: payload, now: now, emit: emit)
         }
         stream.advance(by: units)
+        return report
+    }
+
+    /// Runs the in-band detector over the first `count` samples of `pcm`;
+    /// each digit goes to the sink as RFC 4733 events and is reported when it ends.
+    private func detectTones(in count: Int, now: Double,
+                             emit: (UnsafeMutableRawBufferPointer, Int) -> Void) -> TelephoneEventRelay.Report? {
+        guard let detector else { return nil }
+        var ended: TelephoneEventRelay.Report?
+        toneSamples += count
+        detector.process(UnsafeBufferPointer(rebasing: pcm[0..<count])) { report in
+            switch report {
+            case .began(let digit):
+                toneSamples = count
+                events.synthesize(digit: digit, ended: false, milliseconds: 0, now: now, stream: &stream,
+                                  packet: packet, emit: emit)
+            case .ended(let digit):
+                let milliseconds = toneSamples * 1000 / 8000
+                events.synthesize(digit: digit, ended: true, milliseconds: milliseconds, now: now,
+                                  stream: &stream, packet: packet, emit: emit)
+                ended = TelephoneEventRelay.Report(digit: digit, event: TelephoneEvent.event(forDigit: digit) ?? 0,
+                                                   milliseconds: milliseconds, ended: true)
+            }
+        }
+        return ended
     }
 
     private func transcode(header: RTPHeader, payload: UnsafeRawBufferPointer, now: Double,
-                           emit: (UnsafeMutableRawBufferPointer, Int) -> Void) {
-        guard let decoder, let encoder else { return }
+                           emit: (UnsafeMutableRawBufferPointer, Int) -> Void) -> TelephoneEventRelay.Report? {
+        guard let decoder, let encoder else { return nil }
         let sourceClock = parameters.source.rtpClockRate
         let rate = parameters.sampleRate
         switch timeline.place(ssrc: header.ssrc, timestamp: header.timestamp) {
         case .late:
             droppedLate += 1
-            return
+            return nil
         case .newSource:
             // Our stream carries on (same SSRC, numbering, clock), but the
             // audio is from elsewhere now: a new talkspurt.
@@ -156,12 +194,14 @@ final class MediaDirection {
         }
         guard let decoded = decoder.decode(payload, into: pcm), decoded > 0 else {
             undecodable += 1
-            return
+            return nil
         }
         plc?.received(UnsafeMutableBufferPointer(rebasing: pcm[0..<decoded]))
         timeline.played(timestamp: header.timestamp, duration: decoded * sourceClock / rate)
+        let report = detectTones(in: decoded, now: now, emit: emit)
         fifo.append(UnsafeBufferPointer(rebasing: pcm[0..<decoded]))
         drain(encoder: encoder, now: now, emit: emit)
+        return report
     }
 
     /// Fills a gap of `samples` with FEC (Opus, one frame lost) or concealment.

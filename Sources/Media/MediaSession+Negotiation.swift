@@ -36,9 +36,12 @@ extension MediaSession {
                                  direction: remote.direction.reversed).sessionDescription()
     }
 
-    /// The gateway's WebRTC offer (a call to a browser), with every codec it can bridge.
-    public func browserOffer(telephoneEventPayloadType: UInt8 = 101) -> SessionDescription {
-        var parameters = webRTCDescription(setup: .actpass, mid: "0", codec: .opus(payloadType: 111),
+    /// The gateway's WebRTC offer (a call to a browser), with every codec it
+    /// can bridge. RFC 8842 §5.2 asks an offerer for actpass, and browsers
+    /// then answer active, leaving the gateway the DTLS server; `.active`
+    /// makes the gateway the DTLS client instead (browsers accept it).
+    public func browserOffer(setup: SDPSetup = .actpass, telephoneEventPayloadType: UInt8 = 101) -> SessionDescription {
+        var parameters = webRTCDescription(setup: setup, mid: "0", codec: .opus(payloadType: 111),
                                            event: .telephoneEvent(payloadType: telephoneEventPayloadType, clockRate: 48000),
                                            direction: .sendrecv)
         parameters.codecs += [.pcmu, .pcma, .g722]
@@ -162,10 +165,11 @@ extension MediaSession {
 
     private func startBridgeIfReady() throws {
         guard !media.hasBridge, let browser = browserNegotiated, let phone = phoneNegotiated else { return }
-        let configuration = BridgeConfiguration(
+        var configuration = BridgeConfiguration(
             browserCodec: browser.codec, browserPayloadType: browser.payloadType,
             browserTelephoneEvent: browser.telephoneEvent, phoneCodec: phone.codec, phonePayloadType: phone.payloadType,
             phoneTelephoneEvent: phone.telephoneEvent, phonePacketTime: phone.packetTime, opus: self.configuration.opus)
+        configuration.detectInbandDTMF = self.configuration.detectInbandDTMF
         // G.711 laws convert sample by sample; G.722 runs at 16 kHz and has no resampler here.
         if case .phone(let codec) = browser.codec, codec != phone.codec, codec == .g722 || phone.codec == .g722 {
             throw MediaError.negotiation("the browser's \(codec.rawValue) cannot be bridged to the phone's \(phone.codec.rawValue)")

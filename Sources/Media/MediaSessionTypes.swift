@@ -17,6 +17,9 @@ public struct MediaSessionConfiguration: Sendable {
     /// three times cheaper than AES-CM with HMAC-SHA1 on Debian's libsrtp2.
     /// Pass G.711 or G.722 through untouched when the browser offers the phone's codec.
     public var preferPassthrough = true
+    /// Also listen for DTMF tones in the phone's G.711 audio (for phones
+    /// that send no RFC 4733 events); found digits go to the browser as events.
+    public var detectInbandDTMF = false
     public var srtpProfiles: [SRTPProfile] = [.aeadAes128Gcm, .aes128CmSha1_80]
 
     public init() {}

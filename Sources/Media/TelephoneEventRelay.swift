@@ -38,6 +38,31 @@ struct TelephoneEventRelay {
         if inProgress, now - lastPacketAt > staleAfter { inProgress = false }
     }
 
+    /// Sends an event found in the audio (in-band DTMF) to the sink: a first
+    /// packet when it begins, three end packets with its duration when it ends.
+    mutating func synthesize(digit: Character, ended: Bool, milliseconds: Int, now: Double,
+                             stream: inout RTPOutboundStream, packet: UnsafeMutableRawBufferPointer,
+                             emit: (UnsafeMutableRawBufferPointer, Int) -> Void) {
+        guard let sink, let code = TelephoneEvent.event(forDigit: digit) else { return }
+        if !ended {
+            sinkTimestamp = stream.timestamp
+            if let lastEventEnd, Int32(bitPattern: lastEventEnd &- sinkTimestamp) >= 0 {
+                sinkTimestamp = lastEventEnd &+ 1
+            }
+        }
+        let duration = UInt16(clamping: milliseconds * sink.clockRate / 1000)
+        let event = TelephoneEvent(event: code, end: ended, duration: duration)
+        for copy in 0..<(ended ? 3 : 1) {
+            let header = stream.nextHeader(payloadType: sink.payloadType, timestamp: sinkTimestamp,
+                                           marker: !ended && copy == 0)
+            let headerLength = header.write(to: packet)
+            let written = event.write(to: UnsafeMutableRawBufferPointer(rebasing: packet[headerLength...]))
+            stream.recordSent(payloadBytes: written, timestamp: sinkTimestamp, now: now)
+            emit(packet, headerLength + written)
+        }
+        lastEventEnd = sinkTimestamp &+ UInt32(duration)
+    }
+
     mutating func relay(header: RTPHeader, payload: UnsafeRawBufferPointer, now: Double,
                         stream: inout RTPOutboundStream, packet: UnsafeMutableRawBufferPointer,
                         emit: (UnsafeMutableRawBufferPointer, Int) -> Void) -> Report? {

@@ -28,12 +28,12 @@ struct MediaCall {
     /// Runs the peer with `arguments`; the phone leg speaks `phoneCodec`
     /// with `packetTime` ms packets and telephone-event 101.
     static func run(_ arguments: [String], phoneCodec: PhoneCodec = .pcmu, packetTime: Int = 20,
-                    gatewayOffers: Bool = false, configure: (inout MediaEngine.Configuration) -> Void = { _ in },
+                    gatewayOffers: Bool = false, gatewaySetup: SDPSetup = .actpass, configure: (inout MediaEngine.Configuration) -> Void = { _ in },
                     file: StaticString = #filePath, line: UInt = #line) async throws -> MediaCall {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
             let call = try await run(arguments, phoneCodec: phoneCodec, packetTime: packetTime,
-                                     gatewayOffers: gatewayOffers, group: group, configure: configure, file: file, line: line)
+                                     gatewayOffers: gatewayOffers, gatewaySetup: gatewaySetup, group: group, configure: configure, file: file, line: line)
             try? await group.shutdownGracefully()
             return call
         } catch {
@@ -43,6 +43,7 @@ struct MediaCall {
     }
 
     private static func run(_ arguments: [String], phoneCodec: PhoneCodec, packetTime: Int, gatewayOffers: Bool,
+                            gatewaySetup: SDPSetup,
                             group: MultiThreadedEventLoopGroup, configure: (inout MediaEngine.Configuration) -> Void,
                             file: StaticString, line: UInt) async throws -> MediaCall {
         var configuration = MediaEngine.Configuration()
@@ -69,7 +70,7 @@ struct MediaCall {
         try await session.acceptPhoneAnswer(phone.sessionDescription(sessionID: 1, sessionVersion: 1))
         var answerText = ""
         if gatewayOffers {
-            let offer = session.browserOffer().serialize()
+            let offer = session.browserOffer(setup: gatewaySetup).serialize()
             try peer.send(["offer": offer, "phone_port": session.phonePort])
             let reply = try peer.next(timeout: 30)
             guard let answer = reply["answer"] as? String else { throw PeerError("no answer from the peer: \(reply)") }

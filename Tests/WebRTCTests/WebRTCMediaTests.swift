@@ -1,4 +1,5 @@
 import Media
+import SDP
 import SecureMedia
 import XCTest
 
@@ -66,9 +67,28 @@ final class WebRTCMediaTests: XCTestCase {
 
     func testTheGatewayCanOfferAndTheBrowserAnswer() async throws {
         let call = try await MediaCall.run([], gatewayOffers: true)
+        XCTAssertTrue(call.answer.contains("a=setup:active"), "aiortc answered actpass with active:\n\(call.answer)")
         XCTAssertEqual(call.result["connected"] as? Bool, true, "\(call.result)")
         assertTone(call.result, side: "phone_rx", hertz: 1000, tolerance: 20, sentLevel: "browser_tx.level_dbfs")
         assertTone(call.result, side: "browser_rx", hertz: 440, tolerance: 10, sentLevel: "phone_tx.level_dbfs")
+    }
+
+    func testTheGatewayCanBeTheDTLSClient() async throws {
+        let call = try await MediaCall.run([], gatewayOffers: true, gatewaySetup: .active)
+        XCTAssertTrue(call.answer.contains("a=setup:passive"), "aiortc took the server role:\n\(call.answer)")
+        XCTAssertTrue(call.events.contains(.browserConnected(.aeadAes128Gcm)), "\(call.events)")
+        assertTone(call.result, side: "phone_rx", hertz: 1000, tolerance: 20, sentLevel: "browser_tx.level_dbfs")
+        assertTone(call.result, side: "browser_rx", hertz: 440, tolerance: 10, sentLevel: "phone_tx.level_dbfs")
+    }
+
+    func testWithoutConsentChecksTheCallEnds() async throws {
+        // aiortc renews consent every 4 to 6 s; a 2 s timeout must run out.
+        let call = try await MediaCall.run(["--duration", "5"]) { $0.session.consentTimeout = 2 }
+        let reason = try XCTUnwrap(call.endedReason)
+        XCTAssertTrue(reason.contains("consent expired"), reason)
+        let sent = try XCTUnwrap(call.result.number("phone_tx.packets"))
+        XCTAssertLessThan(Double(call.statistics.packetsToBrowser), sent * 0.8,
+                          "media toward the browser stopped early: \(call.statistics)")
     }
 
     func testAWrongICEPasswordGetsNoMedia() async throws {
