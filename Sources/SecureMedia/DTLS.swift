@@ -37,6 +37,43 @@ public final class DTLSCertificate: @unchecked Sendable {
         return DTLSCertificate(key: key, certificate: certificate, fingerprint: digest)
     }
 
+    /// A certificate and private key from PEM text (e.g. files named in the
+    /// configuration). The key must be ECDSA on P-256: aiortc and some
+    /// browsers refuse RSA in DTLS, and P-256 is what every peer supports.
+    public static func load(certificatePEM: String, privateKeyPEM: String) throws(DTLSError) -> DTLSCertificate {
+        func read<T>(_ text: String, _ body: (OpaquePointer) -> T?) -> T? {
+            var bytes = Array(text.utf8)
+            return bytes.withUnsafeMutableBytes { buffer -> T? in
+                guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { return nil }
+                defer { BIO_free(bio) }
+                return body(bio)
+            }
+        }
+        guard let certificate = read(certificatePEM, { PEM_read_bio_X509($0, nil, nil, nil) }) else {
+            throw DTLSError("the DTLS certificate is not a PEM X.509 certificate")
+        }
+        guard let key = read(privateKeyPEM, { PEM_read_bio_PrivateKey($0, nil, nil, nil) }) else {
+            X509_free(certificate)
+            throw DTLSError("the DTLS private key is not a PEM private key (an encrypted key is not supported)")
+        }
+        func fail(_ reason: String) -> DTLSError {
+            X509_free(certificate)
+            EVP_PKEY_free(key)
+            return DTLSError(reason)
+        }
+        guard EVP_PKEY_get_base_id(key) == EVP_PKEY_EC, EVP_PKEY_get_bits(key) == 256 else {
+            throw fail("the DTLS key must be ECDSA on P-256 (make one with `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 ...`)")
+        }
+        guard X509_check_private_key(certificate, key) == 1 else {
+            throw fail("the DTLS private key does not belong to the certificate")
+        }
+        var digest = [UInt8](repeating: 0, count: 32)
+        guard tieline_certificate_sha256(certificate, &digest) == 1 else {
+            throw fail("could not compute the certificate's fingerprint")
+        }
+        return DTLSCertificate(key: key, certificate: certificate, fingerprint: digest)
+    }
+
     private init(key: OpaquePointer, certificate: OpaquePointer, fingerprint: [UInt8]) {
         self.key = key
         self.certificate = certificate

@@ -11,6 +11,7 @@ struct Check: AsyncParsableCommand {
     func run() async throws {
         do {
             let config = try ConfigLoader.load(path: options.config)
+            if config.media.dtlsCertificate != nil { _ = try config.media.loadDTLSCertificate() }
             print("\(options.config): OK (\(config.sip.listeners.count) listeners, \(config.users.count) users, \(config.trunks.count) trunks)")
         } catch {
             printError("\(error)")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Gateway
 import Logging
+import Media
 import NIOCore
 import NIOPosix
 
@@ -30,11 +31,22 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "tieline")
+        let media: MediaEngine
+        do {
+            media = try MediaEngine(configuration: config.media.engineConfiguration,
+                                    group: MultiThreadedEventLoopGroup.singleton,
+                                    certificate: config.media.loadDTLSCertificate(), logger: logger)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
         let gateway = Gateway(config: config, logger: logger)
         let listeners = try await gateway.start()
         for listener in listeners {
             say("Tieline SIP listening on \(listener.transport.uriParameter) \(listener.address.hostPortText)")
         }
+        say("Media on UDP \(config.media.rtpPorts.lowerBound)-\(config.media.rtpPorts.upperBound), "
+            + "DTLS fingerprint sha-256 \(media.certificate.fingerprintText)")
         say("Public SIP address: \(config.sip.publicAddress). Stop with Ctrl-C.")
         await waitForTerminationSignal()
         logger.info("shutting down")

@@ -4,7 +4,9 @@ import Yams
 // The `sip` and `media` sections.
 extension ConfigLoader {
     static let sipKeys = ["listen", "public_address", "user_agent", "timers", "invite_timeout_s"]
-    static let mediaKeys = ["rtp_ports", "public_address"]
+    static let mediaKeys = ["rtp_ports", "public_address", "bind_address", "symmetric_rtp", "inband_dtmf",
+                            "rtcp_interval_s", "consent_timeout_s", "opus", "dtls_certificate", "dtls_private_key"]
+    private static let opusKeys = ["complexity", "fec", "dtx", "packet_loss_percent"]
     private static let listenerKeys = ["transport", "address", "certificate", "private_key"]
     private static let timerKeys = ["t1_ms", "t2_ms", "t4_ms"]
 
@@ -116,7 +118,29 @@ extension ConfigLoader {
         if let reader, let text = try reader.string("public_address") {
             publicAddress = try host(text, key: "public_address", mark: reader.mark(of: "public_address"), context: context)
         }
-        return MediaConfig(rtpPorts: ports, publicAddress: publicAddress)
+        var media = MediaConfig(rtpPorts: ports, publicAddress: publicAddress)
+        guard let reader else { return media }
+        if let text = try reader.string("bind_address") {
+            media.bindAddress = try host(text, key: "bind_address", mark: reader.mark(of: "bind_address"), context: context)
+        }
+        media.symmetricRTP = try reader.bool("symmetric_rtp") ?? true
+        media.inbandDTMF = try reader.bool("inband_dtmf") ?? false
+        media.rtcpIntervalSeconds = try reader.int("rtcp_interval_s", in: 1...60) ?? 5
+        media.consentTimeoutSeconds = try reader.int("consent_timeout_s", in: 5...300) ?? 30
+        if let opus = try reader.mapping("opus", place: "in media.opus", keys: opusKeys) {
+            media.opus.complexity = try opus.int("complexity", in: 0...10) ?? 5
+            media.opus.inbandFEC = try opus.bool("fec") ?? true
+            media.opus.dtx = try opus.bool("dtx") ?? false
+            media.opus.packetLossPercent = try opus.int("packet_loss_percent", in: 0...100) ?? 5
+        }
+        media.dtlsCertificate = try reader.string("dtls_certificate").map { context.absolutePath($0) }
+        media.dtlsPrivateKey = try reader.string("dtls_private_key").map { context.absolutePath($0) }
+        if (media.dtlsCertificate == nil) != (media.dtlsPrivateKey == nil) {
+            let given = media.dtlsCertificate == nil ? "dtls_private_key" : "dtls_certificate"
+            throw context.error(reader.mark(of: given), "dtls_certificate and dtls_private_key go together "
+                + "(only \(given) is given)")
+        }
+        return media
     }
 
     private static func rtpPorts(_ text: String, mark: Mark?, context: ConfigContext) throws(ConfigError) -> ClosedRange<Int> {

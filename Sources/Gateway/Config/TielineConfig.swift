@@ -48,13 +48,36 @@ public struct TielineConfig: Sendable, Equatable {
     }
 }
 
-/// Where media (RTP) is sent from and received on.
+/// Where media (RTP) is sent from and received on, and how it is handled.
 public struct MediaConfig: Sendable, Equatable {
     /// Inclusive; starts on an even port because RTP takes the even port of a
     /// pair and RTCP the odd one after it (RFC 3550 section 11).
     public var rtpPorts: ClosedRange<Int>
     /// Host or IP address written into SDP `c=` lines.
     public var publicAddress: String
+    /// Where media sockets bind.
+    public var bindAddress = "0.0.0.0"
+    /// Latch the phone leg to where its RTP really comes from (RFC 4961).
+    public var symmetricRTP = true
+    /// Listen for DTMF tones in the phone's G.711 audio.
+    public var inbandDTMF = false
+    public var rtcpIntervalSeconds = 5
+    /// RFC 7675: media stops when the browser's checks stop for this long.
+    public var consentTimeoutSeconds = 30
+    public var opus = OpusSettings()
+    /// PEM files of the DTLS certificate (ECDSA P-256) and its key; absolute
+    /// paths, or nil for a certificate made when the gateway starts.
+    public var dtlsCertificate: String?
+    public var dtlsPrivateKey: String?
+
+    /// The Opus encoder toward browsers.
+    public struct OpusSettings: Sendable, Equatable {
+        public var complexity = 5
+        public var inbandFEC = true
+        public var dtx = false
+        public var packetLossPercent = 5
+        public init() {}
+    }
 
     public init(rtpPorts: ClosedRange<Int>, publicAddress: String) {
         self.rtpPorts = rtpPorts

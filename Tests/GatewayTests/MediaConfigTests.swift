@@ -1,0 +1,100 @@
+import Gateway
+import XCTest
+
+/// The `media` section: every key, its defaults, and errors with positions.
+final class MediaConfigTests: XCTestCase {
+    func testDefaults() throws {
+        let media = try loadConfig("sip: { public_address: 192.0.2.7 }").media
+        XCTAssertEqual(media.bindAddress, "0.0.0.0")
+        XCTAssertEqual(media.publicAddress, "192.0.2.7")
+        XCTAssertTrue(media.symmetricRTP)
+        XCTAssertFalse(media.inbandDTMF)
+        XCTAssertEqual(media.rtcpIntervalSeconds, 5)
+        XCTAssertEqual(media.consentTimeoutSeconds, 30)
+        XCTAssertEqual(media.opus, MediaConfig.OpusSettings())
+        XCTAssertNil(media.dtlsCertificate)
+        let engine = media.engineConfiguration
+        XCTAssertEqual(engine.session.opus.complexity, 5)
+        XCTAssertTrue(engine.session.opus.inbandFEC)
+        XCTAssertEqual(engine.portRange, 20000...29999)
+    }
+
+    func testEveryKey() throws {
+        let media = try loadConfig("""
+            media:
+              rtp_ports: "30000-30999"
+              bind_address: 10.0.0.5
+              public_address: 203.0.113.9
+              symmetric_rtp: false
+              inband_dtmf: true
+              rtcp_interval_s: 2
+              consent_timeout_s: 15
+              opus: { complexity: 9, fec: false, dtx: true, packet_loss_percent: 12 }
+              dtls_certificate: certs/dtls.crt
+              dtls_private_key: certs/dtls.key
+            """).media
+        XCTAssertEqual(media.bindAddress, "10.0.0.5")
+        XCTAssertFalse(media.symmetricRTP)
+        XCTAssertTrue(media.inbandDTMF)
+        XCTAssertEqual(media.dtlsCertificate, "/etc/tieline/certs/dtls.crt", "relative to the file")
+        XCTAssertEqual(media.dtlsPrivateKey, "/etc/tieline/certs/dtls.key")
+        let engine = media.engineConfiguration
+        XCTAssertEqual(engine.bindHost, "10.0.0.5")
+        XCTAssertEqual(engine.announcedAddress, "203.0.113.9")
+        XCTAssertEqual(engine.portRange, 30000...30999)
+        XCTAssertFalse(engine.session.symmetricRTP)
+        XCTAssertTrue(engine.session.detectInbandDTMF)
+        XCTAssertEqual(engine.session.rtcpInterval, 2)
+        XCTAssertEqual(engine.session.consentTimeout, 15)
+        XCTAssertEqual(engine.session.opus.complexity, 9)
+        XCTAssertFalse(engine.session.opus.inbandFEC)
+        XCTAssertTrue(engine.session.opus.dtx)
+        XCTAssertEqual(engine.session.opus.packetLossPercent, 12)
+    }
+
+    func testErrors() {
+        assertConfigError("media:\n  opus: { complexity: 11 }", line: 2, "complexity must be between 0 and 10")
+        assertConfigError("media:\n  opus: { bitrate: 1 }", line: 2, "bitrate")
+        assertConfigError("media:\n  symmetric_rtp: maybe", line: 2, "expected true or false")
+        assertConfigError("media:\n  consent_timeout_s: 1", line: 2, "consent_timeout_s must be between 5 and 300")
+        assertConfigError("media:\n  dtls_certificate: a.crt", line: 2, "dtls_certificate and dtls_private_key go together")
+    }
+
+    func testCertificateFilesAreLoadedOrRefusedWithTheirName() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tieline-dtls-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = directory.appendingPathComponent("dtls.crt").path
+        let key = directory.appendingPathComponent("dtls.key").path
+        try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                     "-subj", "/CN=tieline-test", "-keyout", key, "-out", certificate])
+        var media = MediaConfig(rtpPorts: 20000...20009, publicAddress: "127.0.0.1")
+        media.dtlsCertificate = certificate
+        media.dtlsPrivateKey = key
+        let loaded = try media.loadDTLSCertificate()
+        // The fingerprint is the one openssl computes for the file.
+        let printed = try openssl(["x509", "-in", certificate, "-noout", "-fingerprint", "-sha256"])
+        XCTAssertEqual(printed.split(separator: "=").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) },
+                       loaded.fingerprintText)
+
+        media.dtlsPrivateKey = directory.appendingPathComponent("missing.key").path
+        XCTAssertThrowsError(try media.loadDTLSCertificate()) { error in
+            XCTAssertTrue("\(error)".contains("missing.key"), "\(error)")
+        }
+    }
+
+    @discardableResult
+    private func openssl(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = Pipe()
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, "openssl \(arguments.joined(separator: " "))")
+        return String(decoding: data, as: UTF8.self)
+    }
+}
