@@ -68,19 +68,10 @@ public final class OutboundCall: @unchecked Sendable {
     }
 
     func start() {
-        let domain = trunk.fromDomain
-        let requestURI = SIPURI(scheme: "sip", user: number, host: trunk.address,
-                                port: trunk.port == SIPTransport(trunk.transport).defaultPort ? nil : trunk.port)
-        var toURI = requestURI
-        toURI.port = nil
-        let fromUser = callerID ?? trunk.username ?? "tieline"
-        let from = NameAddress(uri: SIPURI(scheme: "sip", user: fromUser, host: domain))
         let body = sdp ?? PlaceholderSDP.make(address: gateway.config.media.publicAddress,
                                               port: gateway.allocateMediaPort())
-        let parameters = OutgoingInvite.Parameters(
-            requestURI: requestURI, from: from, to: NameAddress(uri: toURI), destination: endpoint,
-            body: body, credentials: gateway.credentials(for: trunk),
-            ringTimeout: TimeAmount(gateway.config.sip.inviteTimeout))
+        let parameters = gateway.inviteParameters(trunk: trunk, endpoint: endpoint, number: number,
+                                                  callerID: callerID, body: body)
         session = gateway.userAgent.invite(parameters) { [self] event in
             switch event {
             case .provisional:

@@ -1,8 +1,10 @@
 import Logging
+import Media
 import NIOCore
 import NIOPosix
 import NIOSSL
 import SIP
+import Signaling
 
 /// Tieline's running core: the SIP user agent bound to the configured
 /// listeners, a registration per trunk that asks for one, the source policy
@@ -15,6 +17,13 @@ public final class Gateway: @unchecked Sendable {
     public private(set) var registrations: [String: RegistrationClient] = [:]
     private var inbound: [ObjectIdentifier: InboundCall] = [:]
     private var outbound: [ObjectIdentifier: OutboundCall] = [:]
+    /// Calls with a browser leg (placed by a browser, or ringing one).
+    private var browserCalls: [ObjectIdentifier: AnyObject] = [:]
+    /// Media for calls with a browser leg; without it calls from trunks get
+    /// the foundation's placeholder answer (the SIP-only tests use that).
+    public let media: MediaEngine?
+    /// Logged-in browsers and the calls they place.
+    private(set) var browsers: BrowserDirectory!
     private var nextMediaPort: Int
     public private(set) var statistics = Statistics()
     private let trimmer: MemoryTrimmer
@@ -27,8 +36,9 @@ public final class Gateway: @unchecked Sendable {
     }
 
     public init(config: TielineConfig, eventLoop: EventLoop = MultiThreadedEventLoopGroup.singleton.next(),
-                logger: Logger = Logger(label: "tieline")) {
+                media: MediaEngine? = nil, logger: Logger = Logger(label: "tieline")) {
         self.config = config
+        self.media = media
         self.logger = logger
         self.policy = SourcePolicy(config: config)
         let timers = SIPTimers(t1: TimeAmount(config.sip.timers.t1), t2: TimeAmount(config.sip.timers.t2),
@@ -45,10 +55,18 @@ public final class Gateway: @unchecked Sendable {
         userAgent.onInvite = { [unowned self] invite in self.receiveInvite(invite) }
         isIdle = { [unowned self] in
             let counts = self.userAgent.counts
-            return self.inbound.isEmpty && self.outbound.isEmpty && counts.clientTransactions == 0
+            return self.inbound.isEmpty && self.outbound.isEmpty && self.browserCalls.isEmpty
+                && counts.clientTransactions == 0
                 && counts.serverTransactions == 0 && counts.dialogs == 0
         }
+        browsers = BrowserDirectory(gateway: self)
     }
+
+    /// Users with a logged-in browser connection.
+    public var loggedInUsers: Set<String> { browsers.loggedInUsers }
+
+    /// What the signaling server hands logins and calls to.
+    public var signalingBackend: any SignalingBackend { browsers }
 
     public var eventLoop: EventLoop { userAgent.eventLoop }
 
@@ -135,7 +153,9 @@ public final class Gateway: @unchecked Sendable {
 
     /// Calls in progress, for leak checks and metrics.
     public var activeCalls: Int {
-        get async { (try? await eventLoop.submit { self.inbound.count + self.outbound.count }.get()) ?? 0 }
+        get async {
+            (try? await eventLoop.submit { self.inbound.count + self.outbound.count + self.browserCalls.count }.get()) ?? 0
+        }
     }
 
     public var counts: SIPUserAgent.Counts {
@@ -157,6 +177,17 @@ public final class Gateway: @unchecked Sendable {
 
     private func receiveInvite(_ invite: IncomingInvite) {
         let trunk = policy.trunk(forSource: invite.source.ipAddress)
+        if media != nil {
+            switch routeFromTrunk(number: invite.request.uri.user ?? "") {
+            case .user(let user):
+                TrunkOriginatedCall(gateway: self, invite: invite, user: user).start()
+            case .refuse(let code, let reason):
+                invite.reject(code, reason: reason)
+            case .trunk:
+                invite.reject(403, reason: "Forbidden")
+            }
+            return
+        }
         let call = InboundCall(gateway: self, invite: invite, trunk: trunk)
         inbound[ObjectIdentifier(call)] = call
         call.start()
@@ -191,6 +222,31 @@ public final class Gateway: @unchecked Sendable {
     }
 
     func outboundAnswered() { statistics.outboundAnswered += 1 }
+
+    func browserCallStarted(_ call: AnyObject) { browserCalls[ObjectIdentifier(call)] = call }
+
+    func browserCallEnded(_ call: AnyObject) {
+        browserCalls[ObjectIdentifier(call)] = nil
+        trimmer.activity += 1
+    }
+
+    func trunkCallStarted(_ call: AnyObject) { browserCallStarted(call) }
+    func trunkCallEnded(_ call: AnyObject) { browserCallEnded(call) }
+
+    /// The INVITE toward a trunk: request URI and To for the number, From
+    /// for the caller ID, the trunk's credentials, the ring timeout.
+    func inviteParameters(trunk: TrunkConfig, endpoint: SIPEndpoint, number: String, callerID: String?,
+                          body: [UInt8]) -> OutgoingInvite.Parameters {
+        let requestURI = SIPURI(scheme: "sip", user: number, host: trunk.address,
+                                port: trunk.port == SIPTransport(trunk.transport).defaultPort ? nil : trunk.port)
+        var toURI = requestURI
+        toURI.port = nil
+        let fromUser = callerID ?? trunk.username ?? "tieline"
+        let from = NameAddress(uri: SIPURI(scheme: "sip", user: fromUser, host: trunk.fromDomain))
+        return OutgoingInvite.Parameters(
+            requestURI: requestURI, from: from, to: NameAddress(uri: toURI), destination: endpoint,
+            body: body, credentials: credentials(for: trunk), ringTimeout: TimeAmount(config.sip.inviteTimeout))
+    }
 }
 
 public enum GatewayError: Error, CustomStringConvertible {

@@ -40,16 +40,35 @@ struct Serve: AsyncParsableCommand {
             printError("\(error)")
             throw ExitCode(1)
         }
-        let gateway = Gateway(config: config, logger: logger)
+        let gateway = Gateway(config: config, media: media, logger: logger)
+        let web: WebSetup.Prepared
+        do {
+            web = try WebSetup.prepare(config: config, gateway: gateway, logger: logger)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
         let listeners = try await gateway.start()
         for listener in listeners {
             say("Tieline SIP listening on \(listener.transport.uriParameter) \(listener.address.hostPortText)")
+        }
+        let webListeners = try await web.server.start()
+        if let made = web.certificate {
+            say("HTTPS certificate \(config.web.certificate)\(made.created ? " (new, self-signed)" : ""), "
+                + "SHA-256 \(made.fingerprint)")
+        }
+        for listener in webListeners {
+            let host = listener.address.ipAddress == "0.0.0.0" || listener.address.ipAddress == "::"
+                ? config.sip.publicAddress : (listener.address.ipAddress ?? "localhost")
+            let shown = host.hasPrefix("127.") ? "localhost" : host
+            say("Web phone: \(listener.secure ? "https" : "http")://\(shown):\(listener.address.port ?? 0)/")
         }
         say("Media on UDP \(config.media.rtpPorts.lowerBound)-\(config.media.rtpPorts.upperBound), "
             + "DTLS fingerprint sha-256 \(media.certificate.fingerprintText)")
         say("Public SIP address: \(config.sip.publicAddress). Stop with Ctrl-C.")
         await waitForTerminationSignal()
         logger.info("shutting down")
+        await web.server.stop()
         await gateway.stop()
     }
 }
@@ -100,9 +119,4 @@ final class SignalBox: @unchecked Sendable {
     }
 }
 
-extension SocketAddress {
-    var hostPortText: String {
-        let ip = ipAddress ?? "?"
-        return ip.contains(":") ? "[\(ip)]:\(port ?? 0)" : "\(ip):\(port ?? 0)"
-    }
-}
+

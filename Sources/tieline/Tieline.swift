@@ -5,7 +5,7 @@ struct Tieline: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tieline",
         abstract: "A WebRTC-to-SIP gateway.",
-        subcommands: [Serve.self, Check.self, Call.self])
+        subcommands: [Serve.self, Check.self, Call.self, Cert.self, Passwd.self])
 }
 
 /// `--config FILE`, shared by the subcommands.

@@ -59,7 +59,7 @@ final class ConfigEnvironmentTests: XCTestCase {
         let config = try loadConfig("""
             users:
               - { name: alice, password: "${ALICE}" }
-              - { name: bob, password_hash: hash-s3cret }
+              - { name: bob, password_hash: "$2b$10$hash-s3cretAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }
             trunks:
               - { name: c, address: h, username: u, password: "${TRUNK}" }
             records: { backend: postgres, postgres_url: "postgres://app:db-s3cret@db:5432/calls?password=db-s3cret" }

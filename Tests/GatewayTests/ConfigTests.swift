@@ -137,11 +137,11 @@ final class ConfigTests: XCTestCase {
         let config = try loadConfig("""
             data_directory: /var/lib/tieline
             users:
-              - { name: bob, password_hash: "pbkdf2$1$2$3" }
+              - { name: bob, password_hash: "$2b$10$abcdefghijklmnopqrstuvAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }
             records: { path: ../calls.db }
             log_level: DEBUG
             """)
-        XCTAssertEqual(config.users, [UserConfig(name: "bob", credential: .passwordHash("pbkdf2$1$2$3"))])
+        XCTAssertEqual(config.users, [UserConfig(name: "bob", credential: .passwordHash("$2b$10$abcdefghijklmnopqrstuvAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"))])
         XCTAssertEqual(config.records.backend, .sqlite(path: "/var/lib/calls.db"))
         XCTAssertEqual(config.logLevel, .debug)
 

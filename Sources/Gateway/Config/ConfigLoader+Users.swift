@@ -21,7 +21,12 @@ extension ConfigLoader {
             let credential: UserConfig.Credential
             switch (password, hash) {
             case let (password?, nil): credential = .password(password)
-            case let (nil, hash?): credential = .passwordHash(hash)
+            case let (nil, hash?):
+                guard ["$2a$", "$2b$", "$2y$"].contains(where: { hash.hasPrefix($0) }), hash.count == 60 else {
+                    throw context.error(reader.mark(of: "password_hash"), "password_hash of user '\(name)' is not a "
+                        + "bcrypt hash ($2b$...); make one with `tieline passwd`")
+                }
+                credential = .passwordHash(hash)
             case (.some, .some):
                 throw context.error(reader.mark(of: "password_hash"),
                                     "user '\(name)' has both password and password_hash; keep one")

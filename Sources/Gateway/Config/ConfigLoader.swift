@@ -69,7 +69,7 @@ public enum ConfigLoader {
     }
 
     private static let topLevelKeys = [
-        "log_level", "data_directory", "sip", "media", "users", "trunks", "dialplan", "records",
+        "log_level", "data_directory", "sip", "media", "users", "trunks", "dialplan", "records", "web", "routing",
     ]
 
     private static func decode(_ root: Node?, absoluteFile: String, context: ConfigContext)
@@ -87,9 +87,14 @@ public enum ConfigLoader {
         let dialplan = context.absolutePath(try top.string("dialplan") ?? "dialplans/default.lua")
         let records = try decodeRecords(top.mapping("records", place: "in records", keys: recordsKeys),
                                         dataDirectory: dataDirectory, context: context)
-        return TielineConfig(file: absoluteFile, logLevel: logLevel, dataDirectory: dataDirectory,
-                             sip: sip, media: media, users: users, trunks: trunks,
-                             dialplan: dialplan, records: records)
+        var config = TielineConfig(file: absoluteFile, logLevel: logLevel, dataDirectory: dataDirectory,
+                                   sip: sip, media: media, users: users, trunks: trunks,
+                                   dialplan: dialplan, records: records)
+        config.web = try decodeWeb(top.mapping("web", place: "in web", keys: webKeys), dataDirectory: dataDirectory,
+                                   context: context)
+        config.routing = try decodeRouting(top.mapping("routing", place: "in routing", keys: routingKeys),
+                                           trunks: trunks, users: users, context: context)
+        return config
     }
 
     private static let recordsKeys = ["backend", "path", "postgres_url"]

@@ -43,6 +43,9 @@ struct MappingReader {
         return value
     }
 
+    /// Whether the key is written at all, even with a null value.
+    func has(_ key: String) -> Bool { entries[key] != nil }
+
     /// The key's own position, or the mapping's when the key is absent.
     func mark(of key: String) -> Mark? {
         entries[key]?.value.mark ?? entries[key]?.keyMark ?? mark

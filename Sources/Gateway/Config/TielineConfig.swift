@@ -17,6 +17,8 @@ public struct TielineConfig: Sendable, Equatable {
     /// Absolute path of the Lua dialplan.
     public var dialplan: String
     public var records: RecordsConfig
+    public var web: WebConfig
+    public var routing = RoutingConfig()
 
     public init(file: String, logLevel: LogLevel, dataDirectory: String, sip: SIPConfig,
                 media: MediaConfig, users: [UserConfig], trunks: [TrunkConfig],
@@ -30,6 +32,7 @@ public struct TielineConfig: Sendable, Equatable {
         self.trunks = trunks
         self.dialplan = dialplan
         self.records = records
+        web = WebConfig(certificate: dataDirectory + "/certs/web.crt", privateKey: dataDirectory + "/certs/web.key")
     }
 
     public func user(named name: String) -> UserConfig? {

@@ -1,6 +1,7 @@
 import Foundation
 import Gateway
 import Logging
+import Media
 import NIOCore
 import NIOPosix
 import SIP
@@ -26,13 +27,19 @@ final class GatewayFixture: @unchecked Sendable {
     let tcpPort: Int
     let tlsPort: Int?
     let configPath: String
+    /// With `browsers: true`: the signaling server and its WSS address.
+    private(set) var web: WebSetup.Prepared?
+    private(set) var webSocketURL = ""
 
     /// - Parameter t1: short timers keep tests quick; retransmission logic is unchanged.
     init(trunks: [TrunkSpec], tls: TestCertificate? = nil, t1Milliseconds: Int = 100, t4Milliseconds: Int = 500,
-         extraUsers: String = "") async throws {
+         extraUsers: String = "", browsers: Bool = false) async throws {
         udpPort = try freeUDPAndTCPPort()
         tcpPort = udpPort
         tlsPort = tls == nil ? nil : try freeUDPAndTCPPort()
+        // Media ports differ between fixtures so tests can run side by side.
+        let mediaLow = 40000 + 200 * Int.random(in: 0..<50)
+        let httpsPort = freePort(udp: false)
         var yaml = """
         log_level: info
         data_directory: \(NSTemporaryDirectory())tieline-test-data
@@ -50,8 +57,12 @@ final class GatewayFixture: @unchecked Sendable {
           timers: { t1_ms: \(t1Milliseconds), t2_ms: 4000, t4_ms: \(t4Milliseconds) }
           invite_timeout_s: 30
         media:
-          rtp_ports: "40000-40999"
+          rtp_ports: "\(mediaLow)-\(mediaLow + 199)"
           public_address: 127.0.0.1
+          bind_address: 127.0.0.1
+        web:
+          https: "127.0.0.1:\(httpsPort)"
+          http: off
         users:
           - { name: alice, password: "alice-secret" }
         \(extraUsers)
@@ -80,11 +91,25 @@ final class GatewayFixture: @unchecked Sendable {
         let config = try ConfigLoader.load(path: configPath)
         var logger = Logger(label: "tieline-test")
         logger.logLevel = ProcessInfo.processInfo.environment["TIELINE_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
-        gateway = Gateway(config: config, logger: logger)
+        guard browsers else {
+            gateway = Gateway(config: config, logger: logger)
+            _ = try await gateway.start()
+            return
+        }
+        let media = try MediaEngine(configuration: config.media.engineConfiguration,
+                                    group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        gateway = Gateway(config: config, media: media, logger: logger)
         _ = try await gateway.start()
+        let prepared = try WebSetup.prepare(config: config, gateway: gateway, logger: logger)
+        let bound = try await prepared.server.start()
+        web = prepared
+        webSocketURL = "wss://127.0.0.1:\(bound[0].address.port ?? 0)/ws"
     }
 
-    func stop() async { await gateway.stop() }
+    func stop() async {
+        await web?.server.stop()
+        await gateway.stop()
+    }
 
     /// Waits until no call, dialog or session is left; transactions may
     /// still run out their RFC 3261 timers unless `transactions` is true.

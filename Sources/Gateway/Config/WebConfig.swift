@@ -1,0 +1,51 @@
+/// The browser side: where the web phone and its WebSocket listen, the TLS
+/// certificate, login tokens, limits, and the ICE servers given to browsers.
+public struct WebConfig: Sendable, Equatable {
+    public struct Address: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    public struct ICEServer: Sendable, Equatable {
+        public var urls: [String]
+        public var username: String?
+        public var credential: String?
+    }
+
+    /// HTTPS and WSS; nil turns them off.
+    public var https: Address? = Address(host: "0.0.0.0", port: 8443)
+    /// Plain HTTP and WS; nil turns them off. Loopback only unless `httpOnNetwork`.
+    public var http: Address? = Address(host: "127.0.0.1", port: 8080)
+    public var httpOnNetwork = false
+    /// Absolute paths of the PEM certificate and key; made self-signed when missing.
+    public var certificate: String
+    public var privateKey: String
+    /// Host names and addresses a generated certificate is made for, besides localhost.
+    public var certificateNames: [String] = []
+    /// HMAC key of login tokens; nil turns token logins off.
+    public var tokenSecret: String?
+    public var iceServers: [ICEServer] = []
+    public var maximumCallsPerUser = 4
+    public var maximumConnectionsPerAddress = 32
+    public var loginFailures = 5
+    public var loginWindowSeconds = 60
+    public var loginBlockSeconds = 60
+
+    public init(certificate: String, privateKey: String) {
+        self.certificate = certificate
+        self.privateKey = privateKey
+    }
+}
+
+/// Until the dialplan exists: numbers go to a trunk, names to users.
+public struct RoutingConfig: Sendable, Equatable {
+    /// Where dialled numbers go; nil means the first trunk.
+    public var outboundTrunk: String?
+    /// Who a call from a trunk rings when its number names no user; nil: refused with 404.
+    public var inboundUser: String?
+    public init() {}
+}

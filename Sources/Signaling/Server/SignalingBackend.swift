@@ -1,0 +1,53 @@
+/// What the signaling layer needs from the call layer above it (the
+/// gateway's B2BUA). Signaling knows browsers and the protocol; the backend
+/// knows SIP, media and routing. Methods are called from any thread and
+/// must return quickly: the backend does its work on its own loops and
+/// reports through `SignalingClient.send`.
+public protocol SignalingBackend: AnyObject, Sendable {
+    /// A connection logged in as `client.user`; calls to that user may ring it now.
+    func clientLoggedIn(_ client: SignalingClient)
+    /// The connection closed; its calls were already told `clientGone`.
+    func clientClosed(_ client: SignalingClient)
+    /// A call the browser places; the offer was checked to be a usable WebRTC audio offer.
+    func placeCall(_ request: BrowserCallRequest, from client: SignalingClient) -> any CallControl
+}
+
+/// The browser's `call` message, checked.
+public struct BrowserCallRequest: Sendable {
+    public var id: String
+    public var user: String
+    public var to: String
+    public var sdp: String
+    public var headers: [String: String]
+
+    public init(id: String, user: String, to: String, sdp: String, headers: [String: String]) {
+        self.id = id
+        self.user = user
+        self.to = to
+        self.sdp = sdp
+        self.headers = headers
+    }
+}
+
+/// What a browser does to one call, as the backend hears it. A client's
+/// call ends with `hangup`, `reject` or `clientGone`; after one of those the
+/// client says nothing more about the call.
+public protocol CallControl: AnyObject, Sendable {
+    /// `hangup` from the client: CANCEL before the answer, BYE after.
+    func clientHangup(_ client: SignalingClient)
+    /// The connection closed while the call existed.
+    func clientGone(_ client: SignalingClient)
+    func clientDTMF(_ digits: String, durationMilliseconds: Int, from client: SignalingClient)
+    func clientCandidate(_ candidate: String?, from client: SignalingClient)
+    /// For calls to the browser: `ringing`, `answer` and `reject`.
+    func clientRinging(_ client: SignalingClient)
+    func clientAnswer(_ sdp: String, from client: SignalingClient)
+    func clientReject(_ code: Int, from client: SignalingClient)
+}
+
+extension CallControl {
+    public func clientCandidate(_ candidate: String?, from client: SignalingClient) {}
+    public func clientRinging(_ client: SignalingClient) {}
+    public func clientAnswer(_ sdp: String, from client: SignalingClient) {}
+    public func clientReject(_ code: Int, from client: SignalingClient) {}
+}
