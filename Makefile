@@ -23,7 +23,7 @@ CONFIG ?= config/tieline.yaml
 BUILD_PACKAGES := libsrtp2-dev libssl-dev libopus-dev libspandsp-dev liblua5.4-dev pkg-config openssl
 # The real peers the integration tests run: sipp, socat (TLS in front of
 # sipp), tshark (RTP capture), sox (tones).
-TEST_PACKAGES := sip-tester socat tshark sox
+TEST_PACKAGES := sip-tester socat tshark sox chromium chromium-driver iproute2 util-linux
 
 # $(call install,PACKAGES): apt-get install the ones not installed, as root
 # or through sudo.

@@ -30,6 +30,9 @@ enum CallsPerSecondBenchmark {
           public_address: 127.0.0.1
         trunks:
           - { name: sipp, address: 127.0.0.1, port: 5999, allowed_sources: ["127.0.0.1"] }
+        web: { https: off, http: off }
+        # SIP only: every call is answered without media, as the foundation's load test needs.
+        routing: { test_answer: true }
         """
         let configPath = directory.appendingPathComponent("bench.yaml").path
         try? config.write(toFile: configPath, atomically: true, encoding: .utf8)

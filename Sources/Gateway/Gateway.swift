@@ -65,6 +65,9 @@ public final class Gateway: @unchecked Sendable {
     /// Users with a logged-in browser connection.
     public var loggedInUsers: Set<String> { browsers.loggedInUsers }
 
+    /// Logged-in connections of one user.
+    public func connectionCount(of user: String) -> Int { browsers.connections(of: user).count }
+
     /// What the signaling server hands logins and calls to.
     public var signalingBackend: any SignalingBackend { browsers }
 
@@ -181,6 +184,10 @@ public final class Gateway: @unchecked Sendable {
             switch routeFromTrunk(number: invite.request.uri.user ?? "") {
             case .user(let user):
                 TrunkOriginatedCall(gateway: self, invite: invite, user: user).start()
+            case .refuse where config.routing.testAnswer:
+                let call = InboundCall(gateway: self, invite: invite, trunk: trunk)
+                inbound[ObjectIdentifier(call)] = call
+                call.start()
             case .refuse(let code, let reason):
                 invite.reject(code, reason: reason)
             case .trunk:

@@ -93,6 +93,19 @@ public final class CallMedia {
         }
     }
 
+    /// Sends a digit toward the phone as RFC 4733 events (begin, or end with
+    /// its duration). False when the phone leg has no telephone-event or no
+    /// target yet.
+    @discardableResult
+    public func signalDTMF(_ digit: Character, ended: Bool, milliseconds: Int, now: Double) -> Bool {
+        guard failure == nil, let bridge, bridge.configuration.phoneTelephoneEvent != nil,
+              let target = phone.rtpTarget else { return false }
+        bridge.toPhone.signal(digit: digit, ended: ended, milliseconds: milliseconds, now: now) { packet, count in
+            transport.send(UnsafeRawBufferPointer(rebasing: packet[0..<count]), to: target, on: .phoneRTP)
+        }
+        return true
+    }
+
     /// Timers: DTLS retransmission, ICE consent, RTCP reports.
     public func tick(now: Double) {
         guard failure == nil else { return }

@@ -141,6 +141,15 @@ final class MediaDirection {
         return report
     }
 
+    /// A digit the browser sent as a signaling message: RFC 4733 events
+    /// toward the sink, a first packet when it begins and three end packets
+    /// with its duration, on the sink's clock like every other event.
+    func signal(digit: Character, ended: Bool, milliseconds: Int, now: Double,
+                emit: (UnsafeMutableRawBufferPointer, Int) -> Void) {
+        events.synthesize(digit: digit, ended: ended, milliseconds: milliseconds, now: now, stream: &stream,
+                          packet: packet, emit: emit)
+    }
+
     /// Runs the in-band detector over the first `count` samples of `pcm`;
     /// each digit goes to the sink as RFC 4733 events and is reported when it ends.
     private func detectTones(in count: Int, now: Double,

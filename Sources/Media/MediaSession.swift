@@ -79,6 +79,26 @@ public final class MediaSession: MediaTransport, @unchecked Sendable {
 
     // MARK: control, from any thread
 
+    /// Plays digits toward the phone as RFC 4733 events, one after another
+    /// with `milliseconds` each and 60 ms between them. False when the phone
+    /// side negotiated no telephone-event.
+    public func sendDTMF(_ digits: String, milliseconds: Int) async throws -> Bool {
+        try await eventLoop.submit { [self] in
+            guard media.hasBridge, media.bridge?.configuration.phoneTelephoneEvent != nil else { return false }
+            var offset = 0
+            for digit in digits {
+                eventLoop.scheduleTask(in: .milliseconds(Int64(offset))) { [self] in
+                    media.signalDTMF(digit, ended: false, milliseconds: 0, now: Self.now())
+                }
+                eventLoop.scheduleTask(in: .milliseconds(Int64(offset + milliseconds))) { [self] in
+                    media.signalDTMF(digit, ended: true, milliseconds: milliseconds, now: Self.now())
+                }
+                offset += milliseconds + 60
+            }
+            return true
+        }.get()
+    }
+
     /// Starts the WebRTC leg: ICE-lite answers checks from now on, and DTLS
     /// runs in `dtlsRole` once a check has proven the path.
     public func startBrowserLeg(_ parameters: BrowserTransportParameters) async throws {

@@ -55,7 +55,7 @@ final class ConfigEnvironmentTests: XCTestCase {
     }
 
     func testSecretsAreRedactedWhenPrinted() throws {
-        let secrets = ["user-s3cret", "trunk-s3cret", "hash-s3cret", "db-s3cret"]
+        let secrets = ["user-s3cret", "trunk-s3cret", "hash-s3cret", "db-s3cret", "token-s3cret-0123456789"]
         let config = try loadConfig("""
             users:
               - { name: alice, password: "${ALICE}" }
@@ -63,6 +63,7 @@ final class ConfigEnvironmentTests: XCTestCase {
             trunks:
               - { name: c, address: h, username: u, password: "${TRUNK}" }
             records: { backend: postgres, postgres_url: "postgres://app:db-s3cret@db:5432/calls?password=db-s3cret" }
+            web: { token_secret: "token-s3cret-0123456789" }
             """, environment: ["ALICE": "user-s3cret", "TRUNK": "trunk-s3cret"])
         XCTAssertEqual(config.trunks[0].password, "trunk-s3cret", "the value is there for the code that needs it")
 
@@ -71,7 +72,7 @@ final class ConfigEnvironmentTests: XCTestCase {
         let printed = [
             "\(config)", String(reflecting: config), dumped,
             "\(config.users[0])", String(reflecting: config.users), "\(config.users[0].credential)",
-            "\(config.trunks[0])", String(reflecting: config.trunks[0]), "\(config.records)",
+            "\(config.trunks[0])", String(reflecting: config.trunks[0]), "\(config.records)", "\(config.web)",
         ]
         for text in printed {
             for secret in secrets {

@@ -16,7 +16,8 @@ final class BrowserCallTests: XCTestCase {
                                        extraArgs: ["-key", "phone_port", "\(phonePort)", "-key", "hangup_ms", "0"])
         let result = try await BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice",
                                                  "--password", "alice-secret", "--phone-port", "\(phonePort)",
-                                                 "--call", "+15551234567", "--hangup-after", "3"])
+                                                 "--call", "+15551234567", "--hangup-after", "3.5",
+                                                 "--dtmf-to-phone", "12#", "--dtmf-from-phone", "5"])
         XCTAssertNil(result["error"], "\(result)")
         let types = BrowserPhone.messageTypes(result)
         XCTAssertEqual(types.first, "welcome")
@@ -25,6 +26,16 @@ final class BrowserCallTests: XCTestCase {
         XCTAssertFalse(types.contains("hangup"), "the browser's own hangup is not acknowledged: \(types)")
         BrowserPhone.assertTone(result, "browser_rx", hertz: 440, tolerance: 10)
         BrowserPhone.assertTone(result, "phone_rx", hertz: 1000, tolerance: 20)
+        // DTMF both ways: the browser's dtmf message reaches the phone as RFC 4733
+        // events of the asked duration (160 ms = 1280 units of the 8 kHz clock);
+        // the phone's events reach the browser as dtmf messages.
+        let events = (result["phone_rx"] as? [String: Any])?["dtmf"] as? [[String: Any]] ?? []
+        XCTAssertEqual(events.compactMap { $0["digit"] as? String }.joined(), "12#", "\(events)")
+        for event in events {
+            XCTAssertEqual(event["duration"] as? Int, 1280, "\(event)")
+            XCTAssertGreaterThanOrEqual(event["end_packets"] as? Int ?? 0, 1, "\(event)")
+        }
+        XCTAssertEqual(result["dtmf_messages"] as? String, "5")
         let status = try await sipp.wait(timeout: 15)
         XCTAssertEqual(status, 0, "the trunk saw the call fail:\n\(sipp.diagnostics)")
         // The browser's hangup ended both legs (its BYE reached sipp) well within a second.
@@ -174,4 +185,173 @@ final class OutputCollector: @unchecked Sendable {
 
     var outputText: String { lock.withLock { String(decoding: output, as: UTF8.self) } }
     var errorText: String { lock.withLock { String(decoding: errors.suffix(6000), as: UTF8.self) } }
+}
+
+/// The endings of a browser's call before it is answered, and early media.
+final class BrowserCallEndingTests: XCTestCase {
+    private func call(scenario: String, sippArguments: [String] = [], peerArguments: [String])
+        async throws -> (result: [String: Any], sipp: SippProcess, fixture: GatewayFixture) {
+        let trunkPort = try freeUDPAndTCPPort()
+        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: trunkPort)], browsers: true)
+        let phonePort = freePort(udp: true)
+        let sipp = try SippProcess.uas(port: trunkPort, scenario: scenarioPath(scenario),
+                                       extraArgs: ["-key", "phone_port", "\(phonePort)"] + sippArguments)
+        let result = try await BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice",
+                                                 "--password", "alice-secret", "--phone-port", "\(phonePort)",
+                                                 "--call", "+15551234567"] + peerArguments)
+        XCTAssertNil(result["error"], "\(result)")
+        return (result, sipp, fixture)
+    }
+
+    func testBusyIsReportedAsHangup486() async throws {
+        let (result, sipp, fixture) = try await call(scenario: "uas_busy", peerArguments: [])
+        let ended = result["ended"] as? [String: Any]
+        XCTAssertEqual(ended?["type"] as? String, "hangup", "\(result)")
+        XCTAssertEqual(ended?["code"] as? Int, 486, "\(result)")
+        XCTAssertEqual(Array(BrowserPhone.messageTypes(result).prefix(2)), ["welcome", "trying"])
+        let status = try await sipp.wait(timeout: 15)
+        XCTAssertEqual(status, 0, "\(sipp.diagnostics)")
+        await fixture.assertNothingLeft(within: 2)
+        await fixture.stop()
+    }
+
+    func testHangingUpWhileRingingCancels() async throws {
+        let (result, sipp, fixture) = try await call(scenario: "uas_ring_cancel",
+                                                     peerArguments: ["--leave-while-ringing", "0.5"])
+        XCTAssertEqual(result["left_while_ringing"] as? String, "hangup", "\(result)")
+        let status = try await sipp.wait(timeout: 15)
+        XCTAssertEqual(status, 0, "the trunk got CANCEL, answered 487 and got the ACK:\n\(sipp.diagnostics)")
+        await fixture.assertNothingLeft(within: 2)
+        await fixture.stop()
+    }
+
+    func testClosingTheTabWhileRingingCancels() async throws {
+        let (result, sipp, fixture) = try await call(scenario: "uas_ring_cancel",
+                                                     peerArguments: ["--leave-while-ringing", "0.5", "--leave-by", "close"])
+        XCTAssertEqual(result["left_while_ringing"] as? String, "close", "\(result)")
+        let status = try await sipp.wait(timeout: 15)
+        XCTAssertEqual(status, 0, "the WebSocket's close sent CANCEL:\n\(sipp.diagnostics)")
+        await fixture.assertNothingLeft(within: 2)
+        XCTAssertEqual(fixture.web?.server.connectionCount, 0)
+        await fixture.stop()
+    }
+
+    func testEarlyMediaIsHeardBeforeTheAnswer() async throws {
+        let (result, sipp, fixture) = try await call(scenario: "uas_early_media", peerArguments: ["--hangup-after", "1.5"])
+        let types = BrowserPhone.messageTypes(result)
+        guard let progress = types.firstIndex(of: "progress"), let answered = types.firstIndex(of: "answered") else {
+            return XCTFail("\(types)")
+        }
+        XCTAssertLessThan(progress, answered)
+        XCTAssertEqual(result["answer_sdp_repeats_progress"] as? Bool, true, "the answer SDP never changes")
+        // 3 s of ringback before the answer, in 20 ms frames.
+        XCTAssertGreaterThan(result["frames_before_answer"] as? Int ?? 0, 100, "\(result)")
+        BrowserPhone.assertTone(result, "browser_rx", hertz: 440, tolerance: 10)
+        let status = try await sipp.wait(timeout: 15)
+        XCTAssertEqual(status, 0, "\(sipp.diagnostics)")
+        await fixture.assertNothingLeft(within: 2)
+        await fixture.stop()
+    }
+}
+
+/// What the phone side changes in a call, and calls to a user with several
+/// connections.
+final class BrowserCallSharingTests: XCTestCase {
+    func testAHoldFromThePhoneIsAbsorbedAndTheBrowserSeesNothing() async throws {
+        let trunkPort = try freeUDPAndTCPPort()
+        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: trunkPort)], browsers: true)
+        let phonePort = freePort(udp: true)
+        let sipp = try SippProcess.uas(port: trunkPort, scenario: scenarioPath("uas_answer_hold"),
+                                       extraArgs: ["-key", "phone_port", "\(phonePort)"])
+        let result = try await BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice",
+                                                 "--password", "alice-secret", "--phone-port", "\(phonePort)",
+                                                 "--call", "+15551234567"])
+        XCTAssertNil(result["error"], "\(result)")
+        XCTAssertEqual(BrowserPhone.messageTypes(result), ["welcome", "trying", "answered", "hangup"],
+                       "hold and resume reach the browser as nothing at all")
+        let status = try await sipp.wait(timeout: 15)
+        XCTAssertEqual(status, 0, "both re-INVITEs got 200 with the mirrored direction:\n\(sipp.diagnostics)")
+        BrowserPhone.assertTone(result, "browser_rx", hertz: 440, tolerance: 10)
+        await fixture.assertNothingLeft(within: 2)
+        await fixture.stop()
+    }
+
+    func testBothConnectionsRingTheFirstAnswerWinsTheOtherHearsAnsweredElsewhere() async throws {
+        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: 5999)], browsers: true)
+        let winnerPhone = freePort(udp: true)
+        let common = ["--ws", fixture.webSocketURL, "--user", "alice", "--password", "alice-secret", "--answer"]
+        async let winner = BrowserPhone.run(common + ["--phone-port", "\(winnerPhone)", "--answer-delay", "0.2"])
+        async let loser = BrowserPhone.run(common + ["--phone-port", "\(freePort(udp: true))", "--answer-delay", "1.5"])
+        for _ in 0..<200 {
+            if fixture.gateway.connectionCount(of: "alice") == 2 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        XCTAssertEqual(fixture.gateway.connectionCount(of: "alice"), 2)
+        let sipp = try SippProcess.uac(target: "127.0.0.1:\(fixture.udpPort)", port: try freeUDPAndTCPPort(),
+                                       scenario: scenarioPath("uac_call_phone"), durationMilliseconds: 3000,
+                                       extraArgs: ["-s", "alice", "-key", "phone_port", "\(winnerPhone)"])
+        let (won, lost) = try await (winner, loser)
+        XCTAssertNotNil(won["incoming"], "\(won)")
+        XCTAssertNotNil(lost["incoming"], "both connections rang: \(lost)")
+        XCTAssertEqual((won["ended"] as? [String: Any])?["code"] as? Int, 200, "the caller hung up: \(won)")
+        let elsewhere = lost["ended"] as? [String: Any]
+        XCTAssertEqual(elsewhere?["code"] as? Int, 200, "\(lost)")
+        XCTAssertEqual(elsewhere?["reason"] as? String, "answered elsewhere", "\(lost)")
+        BrowserPhone.assertTone(won, "browser_rx", hertz: 440, tolerance: 10)
+        BrowserPhone.assertTone(won, "phone_rx", hertz: 1000, tolerance: 20)
+        let status = try await sipp.wait(timeout: 20)
+        XCTAssertEqual(status, 0, "\(sipp.diagnostics)")
+        await fixture.assertNothingLeft(within: 2)
+        await fixture.stop()
+    }
+}
+
+/// A person's view: headless Chromium opens the web phone over HTTPS, logs
+/// in, dials, talks to sipp (which echoes the audio back) and hangs up. It
+/// runs in a network namespace with only loopback (`unshare --net`), with the
+/// `tieline` binary inside, so the browser can reach nothing else.
+final class ChromiumWebPhoneTests: XCTestCase {
+    func testAPersonLogsInDialsTalksAndHangsUp() async throws {
+        let tieline = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("tieline").path
+        let python = ProcessInfo.processInfo.environment["TIELINE_PYTHON"]
+            ?? BrowserPhone.root.appendingPathComponent(".venv/bin/python").path
+        let screenshot = FileManager.default.temporaryDirectory
+            .appendingPathComponent("tieline-web-phone-\(UUID().uuidString).png").path
+        defer { try? FileManager.default.removeItem(atPath: screenshot) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        process.arguments = ["--net", "--", "sh", "-c", "ip link set lo up && exec \"$@\"", "sh", python,
+                             BrowserPhone.root.appendingPathComponent("Tests/WebRTCTests/Peers/chromium_phone.py").path,
+                             "--tieline", tieline, "--scenario", scenarioPath("uas_answer"), "--screenshot", screenshot]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let collected = OutputCollector(output: output, errors: errors)
+        let deadline = Date().addingTimeInterval(120)
+        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        if process.isRunning { process.terminate() }
+        guard let line = collected.outputText.split(separator: "\n").last(where: { $0.hasPrefix("{\"result\"") }),
+              let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let result = object["result"] as? [String: Any] else {
+            return XCTFail("no result from the Chromium driver: \(collected.outputText)\n\(collected.errorText)")
+        }
+        XCTAssertNil(result["error"], "\(result)")
+        XCTAssertEqual(result["connection"] as? String, "connected")
+        XCTAssertTrue((result["status_in_call"] as? String)?.hasPrefix("in call") ?? false, "\(result)")
+        let stats = result["stats"] as? [String: Any]
+        let sent = (stats?["outbound-rtp"] as? [String: Any])?["packets"] as? Int ?? 0
+        let received = (stats?["inbound-rtp"] as? [String: Any])?["packets"] as? Int ?? 0
+        // About 50 packets a second each way for the 3 s of the call.
+        XCTAssertGreaterThan(sent, 75, "getStats: audio sent \(String(describing: stats))")
+        XCTAssertGreaterThan(received, 75, "getStats: audio received \(String(describing: stats))")
+        let energy = (stats?["inbound-rtp"] as? [String: Any])?["totalAudioEnergy"] as? Double ?? 0
+        XCTAssertGreaterThan(energy, 0, "the echoed tone is audible, not silence")
+        XCTAssertTrue((result["status_after_hangup"] as? String)?.hasPrefix("ended") ?? false, "\(result)")
+        XCTAssertEqual(result["sipp_status"] as? Int, 0, "the trunk saw a complete call")
+        XCTAssertEqual(result["gateway_exit"] as? Int, 0, "the gateway stopped cleanly")
+        let size = (try? FileManager.default.attributesOfItem(atPath: screenshot)[.size] as? Int) ?? 0
+        XCTAssertGreaterThan(size ?? 0, 10_000, "a screenshot in call state")
+    }
 }

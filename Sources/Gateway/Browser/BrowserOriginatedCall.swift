@@ -87,7 +87,7 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
         }
         var parameters = gateway.inviteParameters(trunk: trunk, endpoint: endpoint, number: number,
                                                   callerID: nil, body: offer)
-        parameters.headers = request.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        // The browser's X- headers are for the dialplan (issue 5), not for the carrier.
         invite = gateway.userAgent.invite(parameters) { [self] event in
             switch event {
             case .provisional(let response):
@@ -174,8 +174,16 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
     func clientGone(_ client: SignalingClient) { loop.execute { self.end(reason: "browser connection closed") } }
 
     func clientDTMF(_ digits: String, durationMilliseconds: Int, from client: SignalingClient) {
-        client.send(.error(code: 501, reason: "dtmf messages are not supported yet; send RFC 4733 events in the media",
-                           call: request.id))
+        loop.execute { [self] in
+            guard let media else { return }
+            let callID = request.id
+            Task {
+                let sent = (try? await media.sendDTMF(digits, milliseconds: durationMilliseconds)) ?? false
+                if !sent {
+                    client.send(.error(code: 488, reason: "the far end takes no telephone-events", call: callID))
+                }
+            }
+        }
     }
 
     /// The browser ended the call: CANCEL before the answer, BYE after; no `hangup` goes back.

@@ -165,7 +165,16 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
     func clientGone(_ client: SignalingClient) { loop.execute { self.left(client, reason: "browser connection closed") } }
 
     func clientDTMF(_ digits: String, durationMilliseconds: Int, from client: SignalingClient) {
-        client.send(.error(code: 501, reason: "dtmf messages are not supported yet; send RFC 4733 events in the media", call: id))
+        loop.execute { [self] in
+            guard let media else { return }
+            let callID = self.id
+            Task {
+                let sent = (try? await media.sendDTMF(digits, milliseconds: durationMilliseconds)) ?? false
+                if !sent {
+                    client.send(.error(code: 488, reason: "the far end takes no telephone-events", call: callID))
+                }
+            }
+        }
     }
 
     private func left(_ client: SignalingClient, reason: String) {

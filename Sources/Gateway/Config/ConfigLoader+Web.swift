@@ -5,7 +5,7 @@ extension ConfigLoader {
     static let webKeys = ["https", "http", "http_on_network", "certificate", "private_key", "certificate_names",
                           "token_secret", "ice_servers", "max_calls_per_user", "max_connections_per_address",
                           "login_failures", "login_window_s", "login_block_s"]
-    static let routingKeys = ["outbound_trunk", "inbound_user"]
+    static let routingKeys = ["outbound_trunk", "inbound_user", "test_answer"]
     private static let iceServerKeys = ["urls", "username", "credential"]
 
     static func decodeWeb(_ reader: MappingReader?, dataDirectory: String, context: ConfigContext)
@@ -95,6 +95,7 @@ extension ConfigLoader {
                               context: ConfigContext) throws(ConfigError) -> RoutingConfig {
         var routing = RoutingConfig()
         guard let reader else { return routing }
+        routing.testAnswer = try reader.bool("test_answer") ?? false
         if let trunk = try reader.string("outbound_trunk") {
             guard trunks.contains(where: { $0.name == trunk }) else {
                 throw context.error(reader.mark(of: "outbound_trunk"), "outbound_trunk names no trunk: \(ConfigContext.quoted(trunk))")

@@ -47,5 +47,32 @@ public struct RoutingConfig: Sendable, Equatable {
     public var outboundTrunk: String?
     /// Who a call from a trunk rings when its number names no user; nil: refused with 404.
     public var inboundUser: String?
+    /// Answer trunk calls that reach no user with a 200 and a media-less
+    /// SDP, then wait for BYE: for SIP load tests and interop checks, never
+    /// for service.
+    public var testAnswer = false
     public init() {}
+}
+
+// Printing shows `<redacted>` for the token secret and TURN credentials.
+extension WebConfig: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String {
+        "WebConfig(https: \(https.map { "\($0.host):\($0.port)" } ?? "off"), "
+            + "http: \(http.map { "\($0.host):\($0.port)" } ?? "off"), certificate: \(certificate), "
+            + "tokenSecret: \(tokenSecret == nil ? "nil" : "<redacted>"), iceServers: \(iceServers.count))"
+    }
+
+    public var debugDescription: String { description }
+
+    public var customMirror: Mirror {
+        let children: KeyValuePairs<String, Any> = [
+            "https": https as Any, "http": http as Any, "httpOnNetwork": httpOnNetwork, "certificate": certificate,
+            "privateKey": privateKey, "certificateNames": certificateNames,
+            "tokenSecret": tokenSecret == nil ? "nil" : "<redacted>",
+            "iceServers": iceServers.map { "\($0.urls)" + ($0.credential == nil ? "" : " credential: <redacted>") },
+            "maximumCallsPerUser": maximumCallsPerUser, "maximumConnectionsPerAddress": maximumConnectionsPerAddress,
+            "loginFailures": loginFailures, "loginWindowSeconds": loginWindowSeconds, "loginBlockSeconds": loginBlockSeconds,
+        ]
+        return Mirror(self, children: children, displayStyle: .struct)
+    }
 }

@@ -8,6 +8,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
+import ServiceLifecycle
 
 /// The browser-facing server: `/ws` speaks the signaling protocol, `/`
 /// serves the web phone, `/healthz` answers load balancers. One Hummingbird
@@ -75,15 +76,18 @@ public final class SignalingServer: Sendable {
         for listener in configuration.listeners {
             let (stream, continuation) = AsyncStream.makeStream(of: Result<SocketAddress, any Error>.self)
             let app = try makeApplication(listener, onRunning: { address in continuation.yield(.success(address)) })
+            // Our own group, without signal handlers (serve owns the signals), so
+            // stop can shut the server down gracefully instead of cancelling it.
+            let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
             let task = Task {
                 do {
-                    try await app.run()
+                    try await group.run()
                 } catch {
                     continuation.yield(.failure(error))
                 }
                 continuation.finish()
             }
-            tasks.add(task)
+            tasks.add(task, group)
             var iterator = stream.makeAsyncIterator()
             guard let first = await iterator.next() else { throw SignalingServerError.didNotStart(listener.host, listener.port) }
             let address = try first.get()
@@ -95,8 +99,8 @@ public final class SignalingServer: Sendable {
 
     /// Closes the listeners and every connection.
     public func stop() async {
-        for task in tasks.takeAll() {
-            task.cancel()
+        for (task, group) in tasks.takeAll() {
+            await group.triggerGracefulShutdown()
             _ = await task.result
         }
     }
@@ -126,6 +130,12 @@ public final class SignalingServer: Sendable {
     private func shouldUpgrade(_ request: HTTPRequest, channel: any Channel)
         -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         guard request.path?.split(separator: "?").first == "/ws" else { return .dontUpgrade }
+        // Browsers send Origin; a page from another site must not drive a
+        // logged-in phone (cross-site WebSocket hijacking). Programs send none.
+        if let origin = request.headerFields[values: .origin].first(where: { !Self.isSameOrigin($0, host: request.authority) }) {
+            logger.notice("WebSocket from a foreign origin refused", metadata: ["origin": "\(origin)"])
+            return .dontUpgrade
+        }
         var headers = HTTPFields()
         // RFC 6455 §4.2.2: select the subprotocol only when the client offers it.
         let offered = request.headerFields[values: .secWebSocketProtocol]
@@ -135,6 +145,23 @@ public final class SignalingServer: Sendable {
         return .upgrade(headers) { [self] inbound, outbound, _ in
             try await serve(inbound, outbound, address: address)
         }
+    }
+
+    /// The Origin's host name against the request's Host, ports aside (some
+    /// clients leave the port out of Origin): a page served by another site
+    /// is refused, the gateway's own page and programs on this host pass.
+    static func isSameOrigin(_ origin: String, host: String?) -> Bool {
+        guard let host, let schemeEnd = origin.range(of: "://") else { return false }
+        return hostName(String(origin[schemeEnd.upperBound...])) == hostName(host)
+    }
+
+    /// `[::1]:8443` → `::1`, `Example.org:8443` → `example.org`.
+    private static func hostName(_ authority: String) -> String {
+        let text = authority.lowercased()
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            return String(text[text.index(after: text.startIndex)..<close])
+        }
+        return String(text.split(separator: ":", maxSplits: 1).first ?? "")
     }
 
     private func serve(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, address: String) async throws {
@@ -195,9 +222,9 @@ public enum SignalingServerError: Error, CustomStringConvertible {
 
 /// Tasks a server runs, to cancel on stop.
 final class NIOLockedTasks: Sendable {
-    private let tasks = NIOLockedValueBox([Task<Void, Never>]())
-    func add(_ task: Task<Void, Never>) { tasks.withLockedValue { $0.append(task) } }
-    func takeAll() -> [Task<Void, Never>] { tasks.withLockedValue { let all = $0; $0 = []; return all } }
+    private let tasks = NIOLockedValueBox([(Task<Void, Never>, ServiceGroup)]())
+    func add(_ task: Task<Void, Never>, _ group: ServiceGroup) { tasks.withLockedValue { $0.append((task, group)) } }
+    func takeAll() -> [(Task<Void, Never>, ServiceGroup)] { tasks.withLockedValue { let all = $0; $0 = []; return all } }
 }
 
 extension SocketAddress {

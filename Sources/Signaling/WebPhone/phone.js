@@ -297,9 +297,10 @@
       return;
     }
     if (app.ringing && app.ringing.id === msg.call) { dropRinging(); say(text); return; }
-    // An error naming an unanswered call means it never started (or the server
-    // lost it, 481); on an answered call it only concerns that one request (a DTMF, say).
-    if (c && (!c.answered || msg.code === 481)) {
+    // An error naming a call without media means it never started (or the server lost it, 481).
+    // Once media flows (early media or answered) an error concerns only that
+    // request, a DTMF say; the call itself ends with the server's hangup.
+    if (c && ((!c.answered && !c.media) || msg.code === 481)) {
       endCall(msg.code === 486 ? 'Too many calls' : (msg.reason || `Error ${msg.code}`), text, false);
       return;
     }

@@ -76,7 +76,7 @@ async def gathered_offer(pc):
 async def run(args, result):
     phone_args = types.SimpleNamespace(
         phone_codec=args.phone_codec, phone_ptime=20, seed=1, duration=args.duration,
-        connect_timeout=10, phone_tone=args.phone_tone, phone_loss=0.0, telephone_event=101, dtmf_ms=100)
+        connect_timeout=10, phone_tone=args.phone_tone, phone_loss=0.0, telephone_event=101, dtmf_ms=args.dtmf_ms)
     loop = asyncio.get_running_loop()
     transport, proto = await loop.create_datagram_endpoint(peer.PhoneProtocol, local_addr=("127.0.0.1", args.phone_port))
     phone = peer.Phone(phone_args, proto)
@@ -121,10 +121,26 @@ async def run(args, result):
             if message["type"] in ("hangup", "error", "_closed"):
                 result["ended"] = message
                 break
+            if message["type"] in ("ringing", "progress") and args.leave_while_ringing is not None:
+                # The tab goes away (or the user hangs up) before the answer.
+                await asyncio.sleep(args.leave_while_ringing)
+                if args.leave_by == "close":
+                    await ws.close()
+                else:
+                    await sig.send({"type": "hangup", "call": call_id})
+                result["left_while_ringing"] = args.leave_by
+                await asyncio.sleep(0.5)
+                break
             if message["type"] in ("progress", "answered") and pc.remoteDescription is None:
                 await pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "answer"))
+            if message["type"] == "progress":
+                result["progress_sdp"] = message["sdp"]
             if message["type"] == "answered":
                 result["answered_at"] = message["_t"]
+                # Audio heard before the answer is early media (a 183's ringback).
+                result["frames_before_answer"] = store["frames"]
+                result["answer_sdp_repeats_progress"] = message["sdp"] == result.get("progress_sdp", message["sdp"])
+                result.pop("progress_sdp", None)
                 break
     else:
         incoming = await sig.next(args.answer_timeout, "incoming")
@@ -134,6 +150,7 @@ async def run(args, result):
         call_id = incoming["call"]
         result["incoming"] = {k: v for k, v in incoming.items() if k not in ("sdp", "_t")}
         await sig.send({"type": "ringing", "call": call_id})
+        await asyncio.sleep(args.answer_delay)
         await pc.setRemoteDescription(RTCSessionDescription(incoming["sdp"], "offer"))
         pc.addTrack(tone)
         await pc.setLocalDescription(await pc.createAnswer())
@@ -144,6 +161,15 @@ async def run(args, result):
         else:
             result["answered_at"] = confirmed["_t"]
     if "answered_at" in result:
+        async def dtmf():
+            # Digits both ways once media flows: from the browser as messages,
+            # from the phone as RFC 4733 events in its RTP.
+            await asyncio.sleep(1.0)
+            if args.dtmf_to_phone:
+                await sig.send({"type": "dtmf", "call": call_id, "digits": args.dtmf_to_phone, "duration": args.dtmf_ms})
+            if args.dtmf_from_phone:
+                await phone.run_dtmf(args.dtmf_from_phone)
+        dtmf_task = asyncio.ensure_future(dtmf())
         if args.hangup_after is not None:
             await asyncio.sleep(args.hangup_after)
             result["hangup_sent_at"] = time.monotonic()
@@ -153,6 +179,7 @@ async def run(args, result):
             ended = await sig.next(args.duration + 30, "hangup")
             result["ended"] = ended
             result["hangup_received_after_answer_s"] = round(ended.get("_t", time.monotonic()) - result["answered_at"], 3)
+        dtmf_task.cancel()
     phone_task.cancel()
     await pc.close()
     for recorder in recorders:
@@ -166,6 +193,7 @@ async def run(args, result):
     result["phone_rx"] = peer.phone_rx_report(proto.rx, 101, proto.sources)
     result["phone_tx"] = {"packets": phone.sent}
     result["signaling"] = sig.log
+    result["dtmf_messages"] = "".join(m.get("digit", "") for m in sig.log if m.get("type") == "dtmf")
     if "answered_at" in result:
         result.pop("answered_at")
 
@@ -198,6 +226,12 @@ def parse_args(argv=None):
     p.add_argument("--answer-timeout", type=float, default=15.0)
     p.add_argument("--browser-tone", type=float, default=1000.0)
     p.add_argument("--phone-tone", type=float, default=440.0)
+    p.add_argument("--dtmf-to-phone", default="", help="digits the browser sends as dtmf messages")
+    p.add_argument("--dtmf-from-phone", default="", help="digits the phone sends as RFC 4733 events")
+    p.add_argument("--dtmf-ms", type=int, default=160)
+    p.add_argument("--leave-while-ringing", type=float, help="seconds after ringing/progress to leave the call")
+    p.add_argument("--answer-delay", type=float, default=0.0, help="seconds between incoming and answer")
+    p.add_argument("--leave-by", choices=["close", "hangup"], default="hangup")
     return p.parse_args(argv)
 
 
