@@ -60,7 +60,7 @@ struct Serve: AsyncParsableCommand {
         for listener in webListeners {
             let host = listener.address.ipAddress == "0.0.0.0" || listener.address.ipAddress == "::"
                 ? config.sip.publicAddress : (listener.address.ipAddress ?? "localhost")
-            let shown = host.hasPrefix("127.") ? "localhost" : host
+            let shown = host.hasPrefix("127.") ? "localhost" : host.contains(":") ? "[\(host)]" : host
             say("Web phone: \(listener.secure ? "https" : "http")://\(shown):\(listener.address.port ?? 0)/")
         }
         say("Media on UDP \(config.media.rtpPorts.lowerBound)-\(config.media.rtpPorts.upperBound), "

@@ -9,16 +9,9 @@ import XCTest
 /// tone, and every ending must leave nothing behind.
 final class BrowserCallTests: XCTestCase {
     func testBrowserCallsTheTrunkHearsItAndHangsUp() async throws {
-        let trunkPort = try freeUDPAndTCPPort()
-        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: trunkPort)], browsers: true)
-        let phonePort = freePort(udp: true)
-        let sipp = try SippProcess.uas(port: trunkPort, scenario: scenarioPath("uas_answer_phone"),
-                                       extraArgs: ["-key", "phone_port", "\(phonePort)", "-key", "hangup_ms", "0"])
-        let result = try await BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice",
-                                                 "--password", "alice-secret", "--phone-port", "\(phonePort)",
-                                                 "--call", "+15551234567", "--hangup-after", "3.5",
-                                                 "--dtmf-to-phone", "12#", "--dtmf-from-phone", "5"])
-        XCTAssertNil(result["error"], "\(result)")
+        let (result, sipp, fixture) = try await BrowserPhone.callTrunk(
+            scenario: "uas_answer_phone", sippArguments: ["-key", "hangup_ms", "0"],
+            peerArguments: ["--hangup-after", "3.5", "--dtmf-to-phone", "12#", "--dtmf-from-phone", "5"])
         let types = BrowserPhone.messageTypes(result)
         XCTAssertEqual(types.first, "welcome")
         XCTAssertEqual(Array(types.dropFirst().prefix(1)), ["trying"], "\(types)")
@@ -44,15 +37,8 @@ final class BrowserCallTests: XCTestCase {
     }
 
     func testTheTrunkHangsUpAndTheBrowserIsTold() async throws {
-        let trunkPort = try freeUDPAndTCPPort()
-        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: trunkPort)], browsers: true)
-        let phonePort = freePort(udp: true)
-        let sipp = try SippProcess.uas(port: trunkPort, scenario: scenarioPath("uas_answer_phone"),
-                                       extraArgs: ["-key", "phone_port", "\(phonePort)", "-key", "hangup_ms", "3000"])
-        let result = try await BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice",
-                                                 "--password", "alice-secret", "--phone-port", "\(phonePort)",
-                                                 "--call", "0301234567"])
-        XCTAssertNil(result["error"], "\(result)")
+        let (result, sipp, fixture) = try await BrowserPhone.callTrunk(
+            scenario: "uas_answer_phone", number: "0301234567", sippArguments: ["-key", "hangup_ms", "3000"])
         let ended = result["ended"] as? [String: Any]
         XCTAssertEqual(ended?["type"] as? String, "hangup", "\(result)")
         XCTAssertEqual(ended?["code"] as? Int, 200, "a normal hang-up by the far end is 200: \(result)")
@@ -142,6 +128,23 @@ enum BrowserPhone {
         return result
     }
 
+    /// A browser call to the trunk: a gateway with its web side, sipp
+    /// running `scenario` with the peer's phone port as `-key phone_port`,
+    /// and the browser peer dialling `number`.
+    static func callTrunk(scenario: String, number: String = "+15551234567", sippArguments: [String] = [],
+                          peerArguments: [String] = []) async throws
+        -> (result: [String: Any], sipp: SippProcess, fixture: GatewayFixture) {
+        let trunkPort = try freeUDPAndTCPPort()
+        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: trunkPort)], browsers: true)
+        let phonePort = freePort(udp: true)
+        let sipp = try SippProcess.uas(port: trunkPort, scenario: scenarioPath(scenario),
+                                       extraArgs: ["-key", "phone_port", "\(phonePort)"] + sippArguments)
+        let result = try await run(["--ws", fixture.webSocketURL, "--user", "alice", "--password", "alice-secret",
+                                    "--phone-port", "\(phonePort)", "--call", number] + peerArguments)
+        XCTAssertNil(result["error"], "\(result)")
+        return (result, sipp, fixture)
+    }
+
     static func messageTypes(_ result: [String: Any]) -> [String] {
         (result["signaling"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String }
     }
@@ -189,18 +192,9 @@ final class OutputCollector: @unchecked Sendable {
 
 /// The endings of a browser's call before it is answered, and early media.
 final class BrowserCallEndingTests: XCTestCase {
-    private func call(scenario: String, sippArguments: [String] = [], peerArguments: [String])
-        async throws -> (result: [String: Any], sipp: SippProcess, fixture: GatewayFixture) {
-        let trunkPort = try freeUDPAndTCPPort()
-        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: trunkPort)], browsers: true)
-        let phonePort = freePort(udp: true)
-        let sipp = try SippProcess.uas(port: trunkPort, scenario: scenarioPath(scenario),
-                                       extraArgs: ["-key", "phone_port", "\(phonePort)"] + sippArguments)
-        let result = try await BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice",
-                                                 "--password", "alice-secret", "--phone-port", "\(phonePort)",
-                                                 "--call", "+15551234567"] + peerArguments)
-        XCTAssertNil(result["error"], "\(result)")
-        return (result, sipp, fixture)
+    private func call(scenario: String, peerArguments: [String] = []) async throws
+        -> (result: [String: Any], sipp: SippProcess, fixture: GatewayFixture) {
+        try await BrowserPhone.callTrunk(scenario: scenario, peerArguments: peerArguments)
     }
 
     func testBusyIsReportedAsHangup486() async throws {
@@ -258,15 +252,7 @@ final class BrowserCallEndingTests: XCTestCase {
 /// connections.
 final class BrowserCallSharingTests: XCTestCase {
     func testAHoldFromThePhoneIsAbsorbedAndTheBrowserSeesNothing() async throws {
-        let trunkPort = try freeUDPAndTCPPort()
-        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: trunkPort)], browsers: true)
-        let phonePort = freePort(udp: true)
-        let sipp = try SippProcess.uas(port: trunkPort, scenario: scenarioPath("uas_answer_hold"),
-                                       extraArgs: ["-key", "phone_port", "\(phonePort)"])
-        let result = try await BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice",
-                                                 "--password", "alice-secret", "--phone-port", "\(phonePort)",
-                                                 "--call", "+15551234567"])
-        XCTAssertNil(result["error"], "\(result)")
+        let (result, sipp, fixture) = try await BrowserPhone.callTrunk(scenario: "uas_answer_hold")
         XCTAssertEqual(BrowserPhone.messageTypes(result), ["welcome", "trying", "answered", "hangup"],
                        "hold and resume reach the browser as nothing at all")
         let status = try await sipp.wait(timeout: 15)

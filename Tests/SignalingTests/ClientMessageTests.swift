@@ -47,6 +47,7 @@ final class ClientMessageTests: XCTestCase {
         assertError(#"{"type":"dtmf","call":"c1","digits":"1","duration":true}"#, 400, "whole number", call: "c1")
         assertError(#"{"type":"dtmf","call":"c1","digits":"1","duration":1.5}"#, 400, "whole number", call: "c1")
         assertError(#"{"type":"login","user":"alice"}"#, 400, "no 'password'")
+        assertError(#"{"type":"call","call":"in-1","to":"1","sdp":"v=0"}"#, 400, "the server's", call: "in-1")
         assertError(#"{"type":"answer","call":"in-1"}"#, 400, "no 'sdp'", call: "in-1")
     }
 

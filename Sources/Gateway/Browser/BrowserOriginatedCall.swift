@@ -20,7 +20,12 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
     private var dialog: Dialog?
     /// The SDP the browser gets in `progress` and `answered`.
     private var browserAnswer: String?
-    private var phoneAnswerAccepted = false
+    private var phoneAnswer = PhoneAnswer.none
+    private enum PhoneAnswer {
+        case none
+        case applying([@Sendable () -> Void])
+        case applied
+    }
     private var finished = false
     private var logger: Logger
 
@@ -126,17 +131,27 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
     }
 
     /// The phone's SDP from a 183 or the 200 (once; a 200 after early media
-    /// usually repeats it). The browser hears nothing of a change.
+    /// usually repeats it). The browser hears nothing of a change. Reports
+    /// wait until the SDP is applied, so `progress` always comes before
+    /// `answered` and media can flow when either is sent.
     private func acceptPhoneAnswer(_ body: [UInt8], then report: @escaping @Sendable () -> Void) {
-        guard !phoneAnswerAccepted else { return report() }
+        switch phoneAnswer {
+        case .applied: return report()
+        case .applying(let waiting): phoneAnswer = .applying(waiting + [report]); return
+        case .none: break
+        }
         guard let media, !body.isEmpty else {
             return finish(code: 488, reason: "the far end answered without SDP", sendBye: true)
         }
-        phoneAnswerAccepted = true
+        phoneAnswer = .applying([report])
         Task {
             do {
                 try await media.acceptPhoneAnswer(SessionDescription.parse(String(decoding: body, as: UTF8.self)))
-                loop.execute { if !self.finished { report() } }
+                loop.execute {
+                    guard case .applying(let waiting) = self.phoneAnswer else { return }
+                    self.phoneAnswer = .applied
+                    if !self.finished { waiting.forEach { $0() } }
+                }
             } catch {
                 loop.execute { self.finish(code: 488, reason: "the far end's media cannot be used: \(error)", sendBye: true) }
             }
@@ -174,16 +189,7 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
     func clientGone(_ client: SignalingClient) { loop.execute { self.end(reason: "browser connection closed") } }
 
     func clientDTMF(_ digits: String, durationMilliseconds: Int, from client: SignalingClient) {
-        loop.execute { [self] in
-            guard let media else { return }
-            let callID = request.id
-            Task {
-                let sent = (try? await media.sendDTMF(digits, milliseconds: durationMilliseconds)) ?? false
-                if !sent {
-                    client.send(.error(code: 488, reason: "the far end takes no telephone-events", call: callID))
-                }
-            }
-        }
+        loop.execute { [self] in media?.playDTMF(digits, milliseconds: durationMilliseconds, for: client, call: request.id) }
     }
 
     /// The browser ended the call: CANCEL before the answer, BYE after; no `hangup` goes back.

@@ -2,6 +2,7 @@ import Media
 import NIOCore
 import SDP
 import SIP
+import Signaling
 
 extension MediaSession {
     /// The answer to a phone's re-INVITE: the same codec and port as before,
@@ -14,6 +15,18 @@ extension MediaSession {
             text = text.replacingOccurrences(of: "a=sendrecv", with: "a=\(offer.direction.reversed.rawValue)")
         }
         return Array(text.utf8)
+    }
+}
+
+extension MediaSession {
+    /// A browser's `dtmf` message, played toward the phone; the browser hears
+    /// error 488 when the phone side negotiated no telephone-event.
+    func playDTMF(_ digits: String, milliseconds: Int, for client: SignalingClient, call: String) {
+        Task {
+            if !((try? await sendDTMF(digits, milliseconds: milliseconds)) ?? false) {
+                client.send(.error(code: 488, reason: "the far end takes no telephone-events", call: call))
+            }
+        }
     }
 }
 

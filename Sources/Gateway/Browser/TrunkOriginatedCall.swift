@@ -124,6 +124,8 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
     }
 
     private func answered(by client: SignalingClient) {
+        // The answering connection may have closed while its SDP was applied.
+        guard answering === client else { return withdrawn() }
         answering = nil
         guard !finished else { return client.send(.hangup(call: id, code: 487, reason: "the caller hung up")) }
         guard let dialog = invite.answer(body: phoneAnswer) else {
@@ -165,16 +167,7 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
     func clientGone(_ client: SignalingClient) { loop.execute { self.left(client, reason: "browser connection closed") } }
 
     func clientDTMF(_ digits: String, durationMilliseconds: Int, from client: SignalingClient) {
-        loop.execute { [self] in
-            guard let media else { return }
-            let callID = self.id
-            Task {
-                let sent = (try? await media.sendDTMF(digits, milliseconds: durationMilliseconds)) ?? false
-                if !sent {
-                    client.send(.error(code: 488, reason: "the far end takes no telephone-events", call: callID))
-                }
-            }
-        }
+        loop.execute { [self] in media?.playDTMF(digits, milliseconds: durationMilliseconds, for: client, call: self.id) }
     }
 
     private func left(_ client: SignalingClient, reason: String) {

@@ -14,7 +14,7 @@ public enum WebSetup {
     public static func prepare(config: TielineConfig, gateway: Gateway, logger: Logger) throws -> Prepared {
         let users = userDirectory(config)
         let web = config.web
-        let exposed = [web.https, web.http].compactMap { $0 }.filter { !isLoopback($0.host) }
+        let exposed = [web.https, web.http].compactMap { $0 }.filter { !ConfigLoader.isLoopback($0.host) }
         if let listener = exposed.first {
             for user in users.userNames where users.hasWellKnownPassword(user) {
                 throw WebSetupError("user '\(user)' has a well-known password and the web server listens on "
@@ -55,10 +55,6 @@ public enum WebSetup {
             case .passwordHash(let hash): (user.name, .bcryptHash(hash))
             }
         }, tokenSecret: config.web.tokenSecret)
-    }
-
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 }
 

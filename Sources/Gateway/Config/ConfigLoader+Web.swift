@@ -88,7 +88,8 @@ extension ConfigLoader {
     }
 
     static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        host == "localhost" || host == "::1"
+            || (host.hasPrefix("127.") && host.split(separator: ".").count == 4 && host.allSatisfy { $0 == "." || $0.isNumber })
     }
 
     static func decodeRouting(_ reader: MappingReader?, trunks: [TrunkConfig], users: [UserConfig],

@@ -46,6 +46,8 @@ public enum ClientMessage: Equatable, Sendable {
             return .ping
         case "call":
             let id = try fields.callID()
+            // Ids of calls the server starts begin with `in-`; a client's must not.
+            guard !id.hasPrefix("in-") else { throw SignalingError(400, "call ids starting with 'in-' are the server's", call: id) }
             let to = try fields.string("to", call: id)
             guard !to.isEmpty, to.utf8.count <= 256 else {
                 throw SignalingError(400, "'to' must be 1 to 256 characters", call: id)
