@@ -55,7 +55,7 @@ let package = Package(
 
         // The browser side: HTTPS/WSS, the protocol, logins, the web phone.
         .target(name: "Signaling", dependencies: [
-            "SDP", "COpenSSL",
+            "SDP",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -237,9 +237,6 @@ public final class Gateway: @unchecked Sendable {
         trimmer.activity += 1
     }
 
-    func trunkCallStarted(_ call: AnyObject) { browserCallStarted(call) }
-    func trunkCallEnded(_ call: AnyObject) { browserCallEnded(call) }
-
     /// The INVITE toward a trunk: request URI and To for the number, From
     /// for the caller ID, the trunk's credentials, the ring timeout.
     func inviteParameters(trunk: TrunkConfig, endpoint: SIPEndpoint, number: String, callerID: String?,

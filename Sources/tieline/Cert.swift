@@ -12,16 +12,10 @@ struct Cert: AsyncParsableCommand {
     @Flag(help: "Replace the existing certificate.") var force = false
 
     func run() async throws {
-        let config: TielineConfig
-        do {
-            config = try ConfigLoader.load(path: options.config)
-        } catch {
-            printError("\(error)")
-            throw ExitCode(1)
-        }
+        let config = try options.load()
         do {
             let web = config.web
-            let names = web.certificateNames + [config.sip.publicAddress]
+            let names = config.webCertificateNames
             let made: WebCertificate.Made
             if force {
                 made = .init(fingerprint: try WebCertificate.make(certificatePath: web.certificate, keyPath: web.privateKey,

@@ -17,13 +17,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
-        let config: TielineConfig
-        do {
-            config = try ConfigLoader.load(path: options.config)
-        } catch {
-            printError("\(error)")
-            throw ExitCode(1)
-        }
+        let config = try options.load()
         let level = Logger.Level(rawValue: config.logLevel.rawValue) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

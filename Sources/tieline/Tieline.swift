@@ -1,4 +1,5 @@
 import ArgumentParser
+import Gateway
 
 @main
 struct Tieline: AsyncParsableCommand {
@@ -12,4 +13,14 @@ struct Tieline: AsyncParsableCommand {
 struct ConfigOption: ParsableArguments {
     @Option(name: .long, help: "The configuration file.")
     var config: String = "config/tieline.yaml"
+
+    /// The checked configuration; a problem is printed and ends the command with status 1.
+    func load() throws -> TielineConfig {
+        do {
+            return try ConfigLoader.load(path: config)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+    }
 }

@@ -44,7 +44,7 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
     private var loop: any EventLoop { gateway.eventLoop }
 
     func start() {
-        gateway.trunkCallStarted(self)
+        gateway.browserCallStarted(self)
         invite.onCancelled = { [self] in
             finish(toBrowsers: 487, reason: "the caller hung up", sip: nil)
         }
@@ -221,7 +221,7 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
         invite.onCancelled = nil
         logger.info("call ended: \(reason.isEmpty ? "\(sip?.0 ?? 0)" : reason)")
         releaseMedia()
-        gateway.trunkCallEnded(self)
+        gateway.browserCallEnded(self)
     }
 
     private func releaseMedia() {

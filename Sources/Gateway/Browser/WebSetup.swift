@@ -34,7 +34,7 @@ public enum WebSetup {
         var made: WebCertificate.Made?
         if let https = web.https {
             made = try WebCertificate.ensure(certificatePath: web.certificate, keyPath: web.privateKey,
-                                             names: web.certificateNames + [config.sip.publicAddress])
+                                             names: config.webCertificateNames)
             let chain = try NIOSSLCertificate.fromPEMFile(web.certificate).map { NIOSSLCertificateSource.certificate($0) }
             let key = try NIOSSLPrivateKey(file: web.privateKey, format: .pem)
             let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))

@@ -41,6 +41,12 @@ public struct WebConfig: Sendable, Equatable {
     }
 }
 
+extension TielineConfig {
+    /// What a generated HTTPS certificate is made for besides localhost: the
+    /// configured names and the public address browsers reach.
+    public var webCertificateNames: [String] { web.certificateNames + [sip.publicAddress] }
+}
+
 /// Until the dialplan exists: numbers go to a trunk, names to users.
 public struct RoutingConfig: Sendable, Equatable {
     /// Where dialled numbers go; nil means the first trunk.

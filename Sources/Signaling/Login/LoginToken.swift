@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// Signed login tokens for applications whose own backend logs users in:
@@ -6,15 +7,15 @@ import Foundation
 /// the signature HMAC-SHA256 over `v1.<payload>` with the configured secret.
 /// A backend makes one with a few lines in any language (docs/signaling.md).
 public struct LoginTokenSigner: Sendable {
-    private let secret: [UInt8]
+    private let key: SymmetricKey
 
     /// Secrets shorter than 16 bytes are refused by the configuration loader.
-    public init(secret: String) { self.secret = Array(secret.utf8) }
+    public init(secret: String) { key = SymmetricKey(data: Data(secret.utf8)) }
 
     public func sign(user: String, expires: Date) -> String {
         let payload = "{\"user\":\(JSONObjectWriter.quoted(user)),\"exp\":\(Int(expires.timeIntervalSince1970))}"
         let signed = "v1." + Base64URL.encode(Array(payload.utf8))
-        return signed + "." + Base64URL.encode(TokenCrypto.hmacSHA256(key: secret, data: Array(signed.utf8)))
+        return signed + "." + Base64URL.encode(Array(HMAC<SHA256>.authenticationCode(for: Data(signed.utf8), using: key)))
     }
 
     /// The user a valid, unexpired token names, or why it is refused (said
@@ -25,8 +26,10 @@ public struct LoginTokenSigner: Sendable {
               let signature = Base64URL.decode(parts[2]) else {
             return .failure(.malformedToken)
         }
-        let expected = TokenCrypto.hmacSHA256(key: secret, data: Array("v1.\(parts[1])".utf8))
-        guard TokenCrypto.constantTimeEqual(signature, expected) else { return .failure(.badSignature) }
+        // swift-crypto compares in constant time.
+        guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Data("v1.\(parts[1])".utf8), using: key) else {
+            return .failure(.badSignature)
+        }
         guard let payload = Base64URL.decode(parts[1]),
               case .object(let claims)? = JSONValue.parse(String(decoding: payload, as: UTF8.self)),
               let user = claims["user"]?.string, UserName.isValid(user),
