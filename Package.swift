@@ -100,7 +100,10 @@ let package = Package(
             "SIP", "Gateway", "Codecs", "SecureMedia", "Media", "STUN", "RTP", "CAllocationCounter",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
-        ], path: "Benchmarks/tieline-bench"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+        ], path: "Benchmarks/tieline-bench", exclude: ["chromium_offer.sdp"]),
 
         // Helpers shared by the test targets (seeded generators for fuzzing).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
