@@ -20,10 +20,10 @@ SWIFT ?= swift
 CONFIG ?= config/tieline.yaml
 
 # Headers and pkg-config files for the C shims (Package.swift).
-BUILD_PACKAGES := libsrtp2-dev libssl-dev libopus-dev libspandsp-dev liblua5.4-dev pkg-config openssl
+BUILD_PACKAGES := libsrtp2-dev libssl-dev libopus-dev libspandsp-dev liblua5.4-dev libsqlite3-dev pkg-config openssl
 # The real peers the integration tests run: sipp, socat (TLS in front of
 # sipp), tshark (RTP capture), sox (tones).
-TEST_PACKAGES := sip-tester socat tshark sox chromium chromium-driver iproute2 util-linux
+TEST_PACKAGES := sip-tester socat tshark sox chromium chromium-driver iproute2 util-linux postgresql
 
 # $(call install,PACKAGES): apt-get install the ones not installed, as root
 # or through sudo.
@@ -81,9 +81,14 @@ release: deps
 run: release
 	exec .build/release/tieline serve --config $(CONFIG)
 
+# A throwaway PostgreSQL server on loopback for the records tests, stopped
+# (and its directory removed) however the tests end.
 test: test-deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test
+	pg_dir=$$(mktemp -d "$${TMPDIR:-/tmp}/tieline-postgres.XXXXXX"); \
+	trap 'Tests/Support/postgres.sh stop "$$pg_dir"' EXIT; \
+	url=$$(Tests/Support/postgres.sh start "$$pg_dir"); \
+	TIELINE_TEST_POSTGRES_URL="$$url" $(SWIFT) test
 
 bench: test-deps
 	$(SWIFT) build -c release --product tieline

@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // System libraries from Debian packages, found through pkg-config.
@@ -35,6 +36,8 @@ let package = Package(
                        providers: [.apt(["libspandsp-dev"])]),
         .systemLibrary(name: "CLua", path: "Sources/CLua", pkgConfig: "lua5.4",
                        providers: [.apt(["liblua5.4-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
 
         // Tiny C helpers for what Swift cannot call (variadic opus_*_ctl).
         .target(name: "CMediaHelpers", dependencies: ["COpus"]),
@@ -45,6 +48,17 @@ let package = Package(
         .target(name: "CDTLSHelpers", dependencies: ["COpenSSL"]),
         .target(name: "SecureMedia", dependencies: ["CSRTP", "COpenSSL", "CDTLSHelpers"]),
         .target(name: "SDP"),
+        // The Lua dialplan: a sandboxed state per call; everything that can
+        // longjmp stays in C (CDialplanHelpers).
+        .target(name: "CDialplanHelpers", dependencies: ["CLua"]),
+        .target(name: "Dialplan", dependencies: ["CLua", "CDialplanHelpers"]),
+        // Call records: SQLite (a writer thread) or PostgreSQL (postgres-nio).
+        .target(name: "Records", dependencies: [
+            "CSQLite",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "Media", dependencies: [
             "Codecs", "RTP", "SDP", "STUN", "SecureMedia",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -80,7 +94,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Gateway", dependencies: [
-            "SIP", "Media", "SecureMedia", "Codecs", "SDP", "Signaling",
+            "SIP", "Media", "SecureMedia", "Codecs", "SDP", "Signaling", "Dialplan", "Records",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -88,7 +102,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "tieline", dependencies: [
-            "Gateway", "SIP", "Media", "Signaling",
+            "Gateway", "SIP", "Media", "Signaling", "Dialplan", "Records",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -114,6 +128,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ], resources: [.copy("Vectors")]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
+        .testTarget(name: "DialplanTests", dependencies: ["Dialplan"]),
+        .testTarget(name: "RecordsTests", dependencies: ["Records", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SecureMediaTests", dependencies: ["SecureMedia"]),
         .testTarget(name: "STUNTests", dependencies: ["TestSupport", "STUN"]),
         .testTarget(name: "RTPTests", dependencies: ["TestSupport", "RTP"]),

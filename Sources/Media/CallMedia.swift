@@ -195,10 +195,19 @@ public final class CallMedia {
         }
         if let bridge {
             stats.passthrough = bridge.configuration.isPassthrough
+            switch bridge.configuration.browserCodec {
+            case .opus: stats.browserCodec = "opus"
+            case .phone(let codec): stats.browserCodec = codec.rawValue
+            }
+            stats.phoneCodec = bridge.configuration.phoneCodec.rawValue
             stats.packetsFromBrowser = bridge.toPhone.reception.received
             stats.packetsFromPhone = bridge.toBrowser.reception.received
             stats.packetsToPhone = bridge.toPhone.stream.packetCount
             stats.packetsToBrowser = bridge.toBrowser.stream.packetCount
+            stats.lostFromBrowser = bridge.toPhone.reception.cumulativeLost
+            stats.lostFromPhone = bridge.toBrowser.reception.cumulativeLost
+            stats.jitterFromBrowserMilliseconds = bridge.toPhone.jitterMilliseconds
+            stats.jitterFromPhoneMilliseconds = bridge.toBrowser.jitterMilliseconds
             stats.concealedSamplesToPhone = bridge.toPhone.concealedSamples
             stats.concealedSamplesToBrowser = bridge.toBrowser.concealedSamples
         }

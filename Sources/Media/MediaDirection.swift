@@ -52,6 +52,10 @@ final class MediaDirection {
     static let packetCapacity = 1500
 
     var isPassthrough: Bool { decoder == nil }
+    /// The source's interarrival jitter (RFC 3550 §6.4.1), in milliseconds of its RTP clock.
+    var jitterMilliseconds: Double {
+        Double(reception.jitter) * 1000 / Double(max(parameters.source.rtpClockRate, 1))
+    }
     /// True while a telephone event plays toward the sink (audio is held back).
     var eventInProgress: Bool { events.inProgress }
 

@@ -57,10 +57,18 @@ public struct MediaStatistics: Sendable {
     public var browserState = "checking"
     public var srtpProfile: SRTPProfile?
     public var passthrough = false
+    /// The codecs the bridge runs with ("opus", "PCMU", ...), once it runs.
+    public var browserCodec: String?
+    public var phoneCodec: String?
     public var packetsFromBrowser: UInt32 = 0
     public var packetsFromPhone: UInt32 = 0
     public var packetsToBrowser: UInt32 = 0
     public var packetsToPhone: UInt32 = 0
+    /// RFC 3550 cumulative loss and interarrival jitter of what each side sent us.
+    public var lostFromBrowser: Int32 = 0
+    public var lostFromPhone: Int32 = 0
+    public var jitterFromBrowserMilliseconds = 0.0
+    public var jitterFromPhoneMilliseconds = 0.0
     public var concealedSamplesToPhone = 0
     public var concealedSamplesToBrowser = 0
     public var rtcpFromBrowser = 0

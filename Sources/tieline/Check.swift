@@ -1,8 +1,10 @@
 import ArgumentParser
+import Dialplan
 import Gateway
 
-/// `tieline check`: validate the configuration and exit non-zero with
-/// file:line and a plain sentence when something is wrong.
+/// `tieline check`: validate the configuration, and compile the dialplan it
+/// names, and exit non-zero with file:line and a plain sentence when
+/// something is wrong.
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Validate a configuration file.")
 
@@ -12,7 +14,9 @@ struct Check: AsyncParsableCommand {
         do {
             let config = try ConfigLoader.load(path: options.config)
             if config.media.dtlsCertificate != nil { _ = try config.media.loadDTLSCertificate() }
-            print("\(options.config): OK (\(config.sip.listeners.count) listeners, \(config.users.count) users, \(config.trunks.count) trunks)")
+            _ = try DialplanScript.compile(path: config.dialplan)
+            print("\(options.config): OK (\(config.sip.listeners.count) listeners, \(config.users.count) users, "
+                + "\(config.trunks.count) trunks, dialplan \(config.dialplan) compiles)")
         } catch {
             printError("\(error)")
             throw ExitCode(1)

@@ -10,7 +10,7 @@ import Glibc
 #endif
 
 /// `tieline serve`: run the gateway until SIGINT or SIGTERM, then
-/// unregister, hang up and close cleanly.
+/// unregister, hang up and close cleanly. SIGHUP reloads the dialplan.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the gateway.")
 
@@ -42,7 +42,14 @@ struct Serve: AsyncParsableCommand {
             printError("\(error)")
             throw ExitCode(1)
         }
-        let listeners = try await gateway.start()
+        let listeners: [Gateway.BoundListener]
+        do {
+            listeners = try await gateway.start()
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+        let reloads = reloadOnHangup(gateway)
         for listener in listeners {
             say("Tieline SIP listening on \(listener.transport.uriParameter) \(listener.address.hostPortText)")
         }
@@ -61,6 +68,7 @@ struct Serve: AsyncParsableCommand {
             + "DTLS fingerprint sha-256 \(media.certificate.fingerprintText)")
         say("Public SIP address: \(config.sip.publicAddress). Stop with Ctrl-C.")
         await waitForTerminationSignal()
+        reloads.cancel()
         logger.info("shutting down")
         await web.server.stop()
         await gateway.stop()
@@ -72,6 +80,15 @@ struct Serve: AsyncParsableCommand {
 func say(_ line: String) {
     var bytes = Array((line + "\n").utf8)
     _ = bytes.withUnsafeMutableBytes { Glibc.write(1, $0.baseAddress, $0.count) }
+}
+
+/// Reloads the dialplan on every SIGHUP (a refused script is logged by the gateway).
+func reloadOnHangup(_ gateway: Gateway) -> DispatchSourceSignal {
+    signal(SIGHUP, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+    source.setEventHandler { Task { try? await gateway.reloadDialplan() } }
+    source.resume()
+    return source
 }
 
 /// Suspends until SIGINT or SIGTERM arrives.

@@ -6,7 +6,7 @@ struct Tieline: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tieline",
         abstract: "A WebRTC-to-SIP gateway.",
-        subcommands: [Serve.self, Check.self, Call.self, Cert.self, Passwd.self])
+        subcommands: [Serve.self, Check.self, Route.self, RecordsCommand.self, Call.self, Cert.self, Passwd.self])
 }
 
 /// `--config FILE`, shared by the subcommands.

@@ -21,7 +21,9 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.sip.inviteTimeout, .seconds(60))
         XCTAssertEqual(config.media.rtpPorts, 20000...29999)
 
-        XCTAssertEqual(config.users, [UserConfig(name: "alice", credential: .password("changeme"))])
+        XCTAssertEqual(config.users, [UserConfig(name: "alice", credential: .password("changeme"), extension: "1001")])
+        XCTAssertEqual(config.routing.homeCountry, "1")
+        XCTAssertEqual(config.routing.instructionLimit, 1_000_000)
         let carrier = try XCTUnwrap(config.trunk(named: "carrier"))
         XCTAssertEqual(carrier.address, "127.0.0.1")
         XCTAssertEqual(carrier.port, 5070)

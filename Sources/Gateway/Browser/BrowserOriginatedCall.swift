@@ -1,3 +1,4 @@
+import Dialplan
 import Logging
 import Media
 import NIOCore
@@ -5,12 +6,16 @@ import SDP
 import SIP
 import Signaling
 
-/// A call a browser places to a trunk: the B2BUA's two legs. The browser's
-/// offer is answered by a media session at once (ICE-lite, so the browser's
-/// checks can start), the session's plain offer goes to the trunk, and the
-/// trunk's answers are mapped back: 180 → `ringing`, 183 with SDP →
-/// `progress`, 200 → `answered`, failures and BYE → `hangup`. The browser's
-/// answer SDP is made once and never changes. Confined to the gateway's loop.
+/// A call a browser places: the dialplan runs first and decides; a bridge to
+/// a trunk makes the B2BUA's two legs. The browser's offer is answered by a
+/// media session once (ICE-lite, so the browser's checks can start), the
+/// session's plain offer goes to the trunk, and the trunk's answers are
+/// mapped back: 180 → `ringing`, 183 with SDP → `progress`, 200 →
+/// `answered`, BYE → `hangup`. A failed attempt goes back to the dialplan,
+/// which may try another trunk with the same media session (failover); when
+/// it gives up the browser hears `hangup` with the last status. The
+/// browser's answer SDP is made once and never changes. Confined to the
+/// gateway's loop.
 final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
     private unowned let gateway: Gateway
     let client: SignalingClient
@@ -28,6 +33,11 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
     }
     private var finished = false
     private var logger: Logger
+    private var run: DialplanRun?
+    private var recorder: CallRecorder?
+    private var wasAnswered = false
+    /// The trunk attempt whose media is being prepared or whose INVITE is out.
+    private var attempt: (trunk: TrunkConfig, number: String, options: BridgeOptions)?
 
     init(gateway: Gateway, client: SignalingClient, request: BrowserCallRequest) {
         self.gateway = gateway
@@ -42,23 +52,81 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
 
     func start() {
         gateway.browserCallStarted(self)
-        switch gateway.routeFromBrowser(to: request.to) {
-        case .refuse(let code, let reason):
-            finish(code: code, reason: reason)
-        case .user:
-            finish(code: 501, reason: "calls between browser users are not supported yet")
-        case .trunk(let name, let number):
-            guard let trunk = gateway.config.trunk(named: name), let engine = gateway.media else {
-                return finish(code: 503, reason: "trunk \(name) is not available")
+        recorder = CallRecorder(store: gateway.recordStore, callID: "\(request.user)/\(request.id)",
+                                direction: .browserToTrunk, from: request.user, to: request.to,
+                                user: request.user, trunk: nil)
+        let run = gateway.dialplan.makeRun(DialplanCall(browser: request), log: logger)
+        self.run = run
+        perform(run.start())
+    }
+
+    /// Carries out what the dialplan asks, until it waits on a call attempt
+    /// or the call ends.
+    private func perform(_ first: DialplanStep) {
+        var step = first
+        while !finished, let run {
+            switch step {
+            case .bridge(.trunk(let name, let number), let options):
+                guard let trunk = gateway.config.trunk(named: name) else {
+                    step = run.resume(.bridged(code: 404, reason: "no trunk named \(name)", answered: false))
+                    continue
+                }
+                return bridge(trunk: trunk, number: number, options: options)
+            case .bridge(.user, _):
+                step = run.resume(.bridged(code: 501, reason: "calls between browser users are not supported yet",
+                                           answered: false))
+            case .bridge(.uri, _):
+                step = run.resume(.bridged(code: 501, reason: "calls to SIP addresses are not supported yet",
+                                           answered: false))
+            case .hangup(let code, let reason):
+                return finish(code: code, reason: reason ?? SIPResponse.defaultReasonPhrase(code))
+            case .finished:
+                let (code, reason) = run.fallbackResponse
+                return finish(code: code, reason: reason ?? SIPResponse.defaultReasonPhrase(code))
+            case .failed(let error):
+                logger.error("dialplan failed: \(error)")
+                return finish(code: 500, reason: "dialplan error")
+            case .answer, .play, .echo, .collectDigits:
+                return finish(code: 501, reason: "the gateway's own media applications are not available yet")
             }
-            logger.info("browser call to \(number) via \(name)")
-            Task { await prepareMedia(engine: engine, trunk: trunk, number: number) }
         }
+    }
+
+    /// One attempt through a trunk; the media session is made for the first
+    /// and kept for any after it.
+    private func bridge(trunk: TrunkConfig, number: String, options: BridgeOptions) {
+        attempt = (trunk, number, options)
+        logger.info("browser call to \(number) via \(trunk.name)")
+        recorder?.routed(to: number, trunk: trunk.name, sipCallID: nil)
+        if let media {
+            let codecs = Self.phoneCodecs(trunk: trunk, options: options)
+            let offer = media.phoneOffer(address: gateway.config.media.publicAddress, codecs: codecs)
+            phoneAnswer = .none
+            return sendInvite(trunk: trunk, number: number, options: options, offer: Array(offer.serialize().utf8))
+        }
+        guard let engine = gateway.media else { return attemptFailed(code: 503, reason: "no media engine") }
+        Task { await prepareMedia(engine: engine, trunk: trunk, number: number, options: options) }
+    }
+
+    /// The dialplan's codec list where it names codecs the trunk can take, else the trunk's.
+    static func phoneCodecs(trunk: TrunkConfig, options: BridgeOptions) -> [PhoneCodec] {
+        let configured = trunk.codecs.compactMap { PhoneCodec(name: $0.rawValue) }
+        guard let names = options.codecs else { return configured }
+        let chosen = names.compactMap { PhoneCodec(name: $0.uppercased()) }
+        return chosen.isEmpty ? configured : chosen
+    }
+
+    /// A trunk attempt failed before an answer: the dialplan hears why and
+    /// decides what comes next.
+    private func attemptFailed(code: Int, reason: String) {
+        attempt = nil
+        guard !finished, let run else { return }
+        perform(run.resume(.bridged(code: code, reason: reason, answered: false)))
     }
 
     /// Binds the media session and answers the browser's offer off the loop,
     /// then sends the INVITE from the loop.
-    private func prepareMedia(engine: MediaEngine, trunk: TrunkConfig, number: String) async {
+    private func prepareMedia(engine: MediaEngine, trunk: TrunkConfig, number: String, options: BridgeOptions) async {
         let session: MediaSession
         let answer: SessionDescription
         do {
@@ -73,26 +141,30 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
             return loop.execute { self.finish(code: 488, reason: "the offer cannot be used: \(error)") }
         }
         let offer = session.phoneOffer(address: gateway.config.media.publicAddress,
-                                       codecs: trunk.codecs.compactMap { PhoneCodec(name: $0.rawValue) })
+                                       codecs: Self.phoneCodecs(trunk: trunk, options: options))
         loop.execute {
             self.media = session
             self.watch(session)
             guard !self.finished else { return self.releaseMedia() }
             self.browserAnswer = answer.serialize()
-            self.sendInvite(trunk: trunk, number: number, offer: Array(offer.serialize().utf8))
+            self.sendInvite(trunk: trunk, number: number, options: options, offer: Array(offer.serialize().utf8))
         }
     }
 
-    private func sendInvite(trunk: TrunkConfig, number: String, offer: [UInt8]) {
+    private func sendInvite(trunk: TrunkConfig, number: String, options: BridgeOptions, offer: [UInt8]) {
         let endpoint: SIPEndpoint
         do {
             endpoint = try gateway.endpoint(for: trunk)
         } catch {
-            return finish(code: 503, reason: "trunk \(trunk.name) cannot be reached: \(error)")
+            return attemptFailed(code: 503, reason: "trunk \(trunk.name) cannot be reached: \(error)")
         }
         var parameters = gateway.inviteParameters(trunk: trunk, endpoint: endpoint, number: number,
-                                                  callerID: nil, body: offer)
-        // The browser's X- headers are for the dialplan (issue 5), not for the carrier.
+                                                  callerID: options.callerID, body: offer)
+        if let name = options.callerName { parameters.from.displayName = name }
+        if let seconds = options.ringTimeout { parameters.ringTimeout = .milliseconds(Int64(seconds * 1000)) }
+        // Only what the dialplan puts in options.headers reaches the carrier;
+        // the browser's own X- headers stay with the dialplan.
+        parameters.headers += options.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         invite = gateway.userAgent.invite(parameters) { [self] event in
             switch event {
             case .provisional(let response):
@@ -101,7 +173,7 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
                 answered(response, dialog: dialog)
             case .failed(let failure):
                 invite = nil
-                finish(code: failure.statusCode, reason: failure.reason)
+                attemptFailed(code: failure.statusCode, reason: failure.reason)
             }
         }
     }
@@ -119,6 +191,9 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
     private func answered(_ response: SIPResponse, dialog: Dialog) {
         self.dialog = dialog
         invite = nil
+        wasAnswered = true
+        recorder?.routed(to: nil, trunk: nil, sipCallID: dialog.callID)
+        recorder?.answered(media: media, on: loop)
         dialog.onTerminated = { [self] reason in
             self.dialog = nil
             finish(code: 200, reason: reason == .remoteBye ? "the far end hung up" : "\(reason)")
@@ -198,7 +273,7 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
         finished = true
         logger.info("call ended: \(reason)")
         if let dialog { dialog.bye() } else { invite?.cancel() }
-        releaseMedia()
+        releaseMedia(status: wasAnswered ? 200 : 487, reason: reason)
         gateway.browserCallEnded(self)
     }
 
@@ -209,13 +284,23 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
         logger.info("call ended: \(code) \(reason)")
         if sendBye, let dialog { dialog.bye() } else if sendBye { invite?.cancel() }
         client.send(.hangup(call: request.id, code: code, reason: reason))
-        releaseMedia()
+        releaseMedia(status: code, reason: reason)
         gateway.browserCallEnded(self)
     }
 
-    private func releaseMedia() {
-        guard let media else { return }
+    /// Closes the media session; with a status, the call's record is ended
+    /// with the session's last statistics.
+    private func releaseMedia(status: Int? = nil, reason: String = "") {
+        let media = self.media
         self.media = nil
-        Task { await media.close(reason: "call ended") }
+        guard let media else {
+            if let status { recorder?.ended(status: status, reason: reason, media: nil) }
+            return
+        }
+        Task {
+            let statistics = status == nil ? nil : try? await media.statistics()
+            await media.close(reason: "call ended")
+            if let status { loop.execute { self.recorder?.ended(status: status, reason: reason, media: statistics) } }
+        }
     }
 }

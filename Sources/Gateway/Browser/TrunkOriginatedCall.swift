@@ -28,6 +28,7 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
     private var finished = false
     private var ringTimer: Scheduled<Void>?
     private var logger: Logger
+    private var recorder: CallRecorder?
 
     private static let counter = NIOLockedValueBox(0)
 
@@ -45,6 +46,11 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
 
     func start() {
         gateway.browserCallStarted(self)
+        let from = invite.request.headers.from?.uri.user ?? ""
+        recorder = CallRecorder(store: gateway.recordStore, callID: id, direction: .trunkToBrowser, from: from,
+                                to: invite.request.uri.user ?? "", user: user,
+                                trunk: gateway.policy.trunk(forSource: invite.source.ipAddress)?.name,
+                                sipCallID: invite.request.headers.callID)
         invite.onCancelled = { [self] in
             finish(toBrowsers: 487, reason: "the caller hung up", sip: nil)
         }
@@ -139,6 +145,7 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
         ringing = [:]
         client.confirmAnswer(id)
         logger.info("answered on \(client)")
+        recorder?.answered(media: media, on: loop)
         dialog.onTerminated = { [self] reason in
             self.dialog = nil
             finish(toBrowsers: 200, reason: reason == .remoteBye ? "the caller hung up" : "\(reason)", sip: nil)
@@ -220,13 +227,24 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
         if let sip, invite.state == .pending { invite.reject(sip.0, reason: sip.1) }
         invite.onCancelled = nil
         logger.info("call ended: \(reason.isEmpty ? "\(sip?.0 ?? 0)" : reason)")
-        releaseMedia()
+        let status = answeredBy != nil ? 200 : sip?.0 ?? browserCode ?? 487
+        releaseMedia(status: status, reason: reason.isEmpty ? (sip?.1 ?? "") : reason)
         gateway.browserCallEnded(self)
     }
 
-    private func releaseMedia() {
-        guard let media else { return }
+    /// Closes the media session; with a status, the call's record is ended
+    /// with the session's last statistics.
+    private func releaseMedia(status: Int? = nil, reason: String = "") {
+        let media = self.media
         self.media = nil
-        Task { await media.close(reason: "call ended") }
+        guard let media else {
+            if let status { recorder?.ended(status: status, reason: reason, media: nil) }
+            return
+        }
+        Task {
+            let statistics = status == nil ? nil : try? await media.statistics()
+            await media.close(reason: "call ended")
+            if let status { loop.execute { self.recorder?.ended(status: status, reason: reason, media: statistics) } }
+        }
     }
 }

@@ -2,7 +2,7 @@ import Yams
 
 // The `users` section, and what users and trunks share: names and list labels.
 extension ConfigLoader {
-    private static let userKeys = ["name", "password", "password_hash"]
+    private static let userKeys = ["name", "password", "password_hash", "extension", "international"]
 
     static func decodeUsers(_ items: [Node], context: ConfigContext) throws(ConfigError) -> [UserConfig] {
         var users: [UserConfig] = []
@@ -34,7 +34,16 @@ extension ConfigLoader {
                 throw context.error(reader.mark, "user '\(name)' needs a password or password_hash "
                     + "(an empty value, as from ${VAR:-}, counts as none)")
             }
-            users.append(UserConfig(name: name, credential: credential))
+            let number = try reader.string("extension")
+            if let number, number.count > 32 || !number.allSatisfy({ $0.isASCII && $0.isNumber }) {
+                throw context.error(reader.mark(of: "extension"), "extension of user '\(name)' must be up to 32 digits, "
+                    + "got \(ConfigContext.quoted(number))")
+            }
+            if let number, let owner = users.first(where: { $0.extension == number }) {
+                throw context.error(reader.mark(of: "extension"), "extension \(number) is already user '\(owner.name)'s")
+            }
+            users.append(UserConfig(name: name, credential: credential, extension: number,
+                                    international: try reader.bool("international") ?? false))
         }
         return users
     }

@@ -1,11 +1,10 @@
 import Yams
 
-// The `web` and `routing` sections.
+// The `web` section.
 extension ConfigLoader {
     static let webKeys = ["https", "http", "http_on_network", "certificate", "private_key", "certificate_names",
                           "token_secret", "ice_servers", "max_calls_per_user", "max_connections_per_address",
                           "login_failures", "login_window_s", "login_block_s"]
-    static let routingKeys = ["outbound_trunk", "inbound_user", "test_answer"]
     private static let iceServerKeys = ["urls", "username", "credential"]
 
     static func decodeWeb(_ reader: MappingReader?, dataDirectory: String, context: ConfigContext)
@@ -92,23 +91,4 @@ extension ConfigLoader {
             || (host.hasPrefix("127.") && host.split(separator: ".").count == 4 && host.allSatisfy { $0 == "." || $0.isNumber })
     }
 
-    static func decodeRouting(_ reader: MappingReader?, trunks: [TrunkConfig], users: [UserConfig],
-                              context: ConfigContext) throws(ConfigError) -> RoutingConfig {
-        var routing = RoutingConfig()
-        guard let reader else { return routing }
-        routing.testAnswer = try reader.bool("test_answer") ?? false
-        if let trunk = try reader.string("outbound_trunk") {
-            guard trunks.contains(where: { $0.name == trunk }) else {
-                throw context.error(reader.mark(of: "outbound_trunk"), "outbound_trunk names no trunk: \(ConfigContext.quoted(trunk))")
-            }
-            routing.outboundTrunk = trunk
-        }
-        if let user = try reader.string("inbound_user") {
-            guard users.contains(where: { $0.name == user }) else {
-                throw context.error(reader.mark(of: "inbound_user"), "inbound_user names no user: \(ConfigContext.quoted(user))")
-            }
-            routing.inboundUser = user
-        }
-        return routing
-    }
 }

@@ -93,14 +93,14 @@ public enum ConfigLoader {
         config.web = try decodeWeb(top.mapping("web", place: "in web", keys: webKeys), dataDirectory: dataDirectory,
                                    context: context)
         config.routing = try decodeRouting(top.mapping("routing", place: "in routing", keys: routingKeys),
-                                           trunks: trunks, users: users, context: context)
+                                           users: users, context: context)
         return config
     }
 
     private static let recordsKeys = ["backend", "path", "postgres_url"]
 
     private enum RecordsBackendName: String, CaseIterable {
-        case sqlite, postgres
+        case sqlite, postgres, off
     }
 
     private static func decodeRecords(_ reader: MappingReader?, dataDirectory: String,
@@ -108,6 +108,11 @@ public enum ConfigLoader {
         let defaultPath = context.absolutePath("records.sqlite", base: dataDirectory)
         guard let reader else { return RecordsConfig(backend: .sqlite(path: defaultPath)) }
         switch try reader.choice("backend", RecordsBackendName.self) ?? .sqlite {
+        case .off:
+            for key in ["path", "postgres_url"] where reader.node(key) != nil {
+                throw context.error(reader.mark(of: key), "\(key) is set but backend is off")
+            }
+            return RecordsConfig(backend: .off)
         case .sqlite:
             // A URL with the backend left at its default is almost surely a forgotten line.
             if reader.node("postgres_url") != nil {

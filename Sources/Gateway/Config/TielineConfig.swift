@@ -95,6 +95,8 @@ public struct RecordsConfig: Sendable, Equatable, CustomStringConvertible, Custo
         case sqlite(path: String)
         /// A `postgres://` or `postgresql://` URL; it may hold a password.
         case postgres(url: String)
+        /// No records are written.
+        case off
     }
 
     public var backend: Backend
@@ -108,6 +110,7 @@ public struct RecordsConfig: Sendable, Equatable, CustomStringConvertible, Custo
         switch backend {
         case .sqlite(let path): return "sqlite(\(path))"
         case .postgres(let url): return "postgres(\(Redaction.url(url)))"
+        case .off: return "off"
         }
     }
 

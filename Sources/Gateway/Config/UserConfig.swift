@@ -12,10 +12,16 @@ public struct UserConfig: Sendable, Equatable {
 
     public var name: String
     public var credential: Credential
+    /// Digits the dialplan also reaches the user by (`user_by_extension`).
+    public var `extension`: String?
+    /// May call international destinations (the default dialplan's toll-fraud guard).
+    public var international: Bool
 
-    public init(name: String, credential: Credential) {
+    public init(name: String, credential: Credential, extension: String? = nil, international: Bool = false) {
         self.name = name
         self.credential = credential
+        self.extension = `extension`
+        self.international = international
     }
 }
 
@@ -33,12 +39,16 @@ extension UserConfig.Credential: CustomStringConvertible, CustomDebugStringConve
 }
 
 extension UserConfig: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    public var description: String { "UserConfig(name: \(name), credential: \(credential))" }
+    public var description: String {
+        "UserConfig(name: \(name), credential: \(credential), extension: \(`extension` ?? "none"), "
+            + "international: \(international))"
+    }
 
     public var debugDescription: String { description }
 
     public var customMirror: Mirror {
-        Mirror(self, children: ["name": name, "credential": credential.description],
+        Mirror(self, children: ["name": name, "credential": credential.description,
+                                "extension": `extension` as Any, "international": international],
                displayStyle: .struct)
     }
 }

@@ -47,12 +47,18 @@ extension TielineConfig {
     public var webCertificateNames: [String] { web.certificateNames + [sip.publicAddress] }
 }
 
-/// Until the dialplan exists: numbers go to a trunk, names to users.
+/// What the dialplan sees besides the call, and the limits it runs under.
 public struct RoutingConfig: Sendable, Equatable {
-    /// Where dialled numbers go; nil means the first trunk.
-    public var outboundTrunk: String?
-    /// Who a call from a trunk rings when its number names no user; nil: refused with 404.
-    public var inboundUser: String?
+    /// Country calling code of national numbers (`e164("030...")`), digits.
+    public var homeCountry = "1"
+    /// Numbers (DIDs) of calls from trunks, to the user they ring.
+    public var dids: [String: String] = [:]
+    /// Free-form values scripts read as `variables.NAME`.
+    public var variables: [String: String] = [:]
+    /// Lua instructions one call's script may run (all its steps together).
+    public var instructionLimit = 1_000_000
+    /// Memory one call's Lua state may hold.
+    public var memoryLimitKB = 4096
     /// Answer trunk calls that reach no user with a 200 and a media-less
     /// SDP, then wait for BYE: for SIP load tests and interop checks, never
     /// for service.
