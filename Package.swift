@@ -111,7 +111,7 @@ let package = Package(
         // Counts heap allocations in the benchmark process only.
         .target(name: "CAllocationCounter", path: "Benchmarks/CAllocationCounter"),
         .executableTarget(name: "tieline-bench", dependencies: [
-            "SIP", "Gateway", "Codecs", "SecureMedia", "Media", "STUN", "RTP", "CAllocationCounter",
+            "SIP", "Gateway", "Codecs", "SecureMedia", "Media", "STUN", "RTP", "CAllocationCounter", "Dialplan",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -134,7 +134,7 @@ let package = Package(
         .testTarget(name: "STUNTests", dependencies: ["TestSupport", "STUN"]),
         .testTarget(name: "RTPTests", dependencies: ["TestSupport", "RTP"]),
         .testTarget(name: "GatewayTests", dependencies: ["TestSupport", "Gateway", "SIP"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Gateway", "SIP", "Media",
+        .testTarget(name: "IntegrationTests", dependencies: ["Gateway", "SIP", "Media", "Dialplan", "Records",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

@@ -40,8 +40,18 @@ enum BrowserCallsBenchmark {
 
         await latency(binary: binary, directory: directory, sipPort: sipPort, webPort: webPort,
                       trunkPort: latencyTrunkPort, offer: offer)
-        await setupRate(binary: binary, sipp: sipp, directory: directory, sipPort: sipPort + 2000,
-                        webPort: webPort + 2000, sippPort: sippPort, offer: offer)
+        // Records must not slow call setup: the same load with records off,
+        // then with SQLite records (the default), compared.
+        var rates: [String: Double] = [:]
+        for (index, records) in ["off", "sqlite"].enumerated() {
+            rates[records] = await setupRate(binary: binary, sipp: sipp, directory: directory,
+                                             sipPort: sipPort + 2000 + index * 10, webPort: webPort + 2000 + index * 10,
+                                             sippPort: sippPort + 2000 + index * 10, offer: offer, records: records)
+        }
+        if let off = rates["off"], let on = rates["sqlite"], off > 0 {
+            say(String(format: "browser: setups/s with SQLite records %.0f vs %.0f without: ratio %.2f (target >= 0.90)",
+                       on, off, on / off))
+        }
     }
 
     // MARK: call message to INVITE
@@ -91,9 +101,11 @@ enum BrowserCallsBenchmark {
 
     // MARK: setups per second
 
+    /// Returns the setups per second (0 when the run could not be made).
+    @discardableResult
     static func setupRate(binary: String, sipp: String, directory: URL, sipPort: Int, webPort: Int, sippPort: Int,
-                          offer: String) async {
-        let stats = directory.appendingPathComponent("uas-stat.csv").path
+                          offer: String, records: String) async -> Double {
+        let stats = directory.appendingPathComponent("uas-stat-\(records).csv").path
         let uas = Process()
         uas.executableURL = URL(fileURLWithPath: sipp)
         uas.currentDirectoryURL = directory
@@ -103,11 +115,11 @@ enum BrowserCallsBenchmark {
         uas.standardError = FileHandle.nullDevice
         do { try uas.run() } catch {
             say("browser rate: cannot start sipp: \(error)")
-            return
+            return 0
         }
         defer { BenchGateway.stop(uas, grace: 0) }
-        guard let gateway = BenchGateway(binary: binary, directory: directory, name: "rate", sipPort: sipPort,
-                                         webPort: webPort, trunkPort: sippPort) else { return }
+        guard let gateway = BenchGateway(binary: binary, directory: directory, name: "rate-\(records)", sipPort: sipPort,
+                                         webPort: webPort, trunkPort: sippPort, records: records) else { return 0 }
         defer { gateway.stop() }
         let pid = gateway.process.processIdentifier
         let idleDescriptors = openDescriptors(pid)
@@ -152,8 +164,8 @@ enum BrowserCallsBenchmark {
         let elapsed = monotonic() - start
         let cpu = CallsPerSecondBenchmark.cpuMilliseconds(pid) - cpuBefore
         let (answered, failed, setups) = tally.withLockedValue { ($0.answered, $0.failed, $0.setupMilliseconds.sorted()) }
-        say(String(format: "browser: %d protocol clients for %.0f s against sipp UAS: %d calls set up and hung up, %d failed, %.0f setups/s, setup median %.1f ms p99 %.1f ms, tieline CPU %.2f ms per call (target >= 300/s)",
-                     connections, seconds, answered, failed, Double(answered) / elapsed,
+        say(String(format: "browser (records %@): %d protocol clients for %.0f s against sipp UAS: %d calls set up and hung up, %d failed, %.0f setups/s, setup median %.1f ms p99 %.1f ms, tieline CPU %.2f ms per call (target >= 300/s)",
+                     records, connections, seconds, answered, failed, Double(answered) / elapsed,
                      setups.isEmpty ? 0 : setups[setups.count / 2], setups.isEmpty ? 0 : setups[setups.count * 99 / 100],
                      answered > 0 ? Double(cpu) / Double(answered) : 0))
         // The clients only send `hangup`, which the protocol does not
@@ -175,6 +187,7 @@ enum BrowserCallsBenchmark {
         say(String(format: "browser: after the run: gateway descriptors %d (idle %d)%@, RSS %d KiB (idle %d KiB)",
                    descriptors, idleDescriptors, extra.isEmpty ? "" : "; new since idle: \(extra.joined(separator: ", "))",
                    CallsPerSecondBenchmark.residentKiB(pid), idleRSS))
+        return Double(answered) / elapsed
     }
 
     static func openDescriptors(_ pid: Int32) -> Int {
@@ -216,7 +229,7 @@ enum BrowserCallsBenchmark {
 /// The protocol's client side, as little as the benchmark needs.
 enum BenchClient {
     static func callMessage(id: String, offer: String) -> String {
-        #"{"type":"call","call":"\#(id)","to":"+15550100","sdp":\#(offer)}"#
+        #"{"type":"call","call":"\#(id)","to":"+15551230100","sdp":\#(offer)}"#
     }
 
     /// Reads messages until one of `types` (about `call`, if given) arrives;
@@ -242,6 +255,10 @@ enum BenchClient {
 
 /// A Chromium offer, as JSON string literal ready to paste into a message.
 enum BenchOffer {
+    /// The repository, two folders above this file.
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+
     static func chromium() throws -> String {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("chromium_offer.sdp").path
@@ -257,9 +274,11 @@ enum BenchOffer {
 final class BenchGateway {
     let process = Process()
 
-    init?(binary: String, directory: URL, name: String, sipPort: Int, webPort: Int, trunkPort: Int) {
+    init?(binary: String, directory: URL, name: String, sipPort: Int, webPort: Int, trunkPort: Int,
+          records: String = "off") {
         let config = """
         log_level: error
+        dialplan: \(BenchOffer.repository)/dialplans/default.lua
         data_directory: \(directory.appendingPathComponent(name).path)
         sip:
           listen:
@@ -273,6 +292,8 @@ final class BenchGateway {
           - { name: bench, password: "\(BrowserCallsBenchmark.password)" }
         trunks:
           - { name: trunk, address: 127.0.0.1, port: \(trunkPort), allowed_sources: ["127.0.0.1"] }
+        records: { backend: \(records) }
+        routing: { home_country: "1" }
         web:
           https: off
           http: "127.0.0.1:\(webPort)"

@@ -20,6 +20,7 @@ enum CallsPerSecondBenchmark {
         let port = 15060 + Int(getpid() % 1000)
         let config = """
         log_level: error
+        dialplan: \(BenchOffer.repository)/dialplans/default.lua
         data_directory: \(directory.path)
         sip:
           listen:

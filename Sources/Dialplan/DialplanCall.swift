@@ -81,8 +81,9 @@ public struct DialplanContext: Sendable, Equatable {
 
 /// What one call's run may use. Both are per call, across all of its steps.
 public struct DialplanLimits: Sendable, Equatable {
-    /// Lua VM instructions (time inside one library function, say a pattern
-    /// match, counts as one).
+    /// Lua VM instructions. A library function call counts as one, except
+    /// the pattern functions (string.find, match, gmatch, gsub), which are
+    /// charged a quarter of their estimated matching steps.
     public var instructions: Int
     /// Bytes the call's Lua state may hold, the standard libraries included
     /// (about 30 KiB of that is taken before the script starts).

@@ -189,6 +189,12 @@ public final class DialplanRun {
         let file = line > 0 ? String(decoding: source.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
         let where_ = line > 0 ? Int(line) : nil
         let seen = dp_run_limits(handle)
+        if seen & Int32(DP_TIME_EXCEEDED) != 0 {
+            // The CPU-time check of the count hook (dialplan_helpers.c): one
+            // step may take 100 ms, whatever its instruction count.
+            return DialplanError(kind: .instructionLimit, file: file, line: where_,
+                                 message: "time limit exceeded (100 ms of CPU in one step)")
+        }
         if seen & Int32(DP_INSTRUCTIONS_EXCEEDED) != 0 {
             return DialplanError(kind: .instructionLimit, file: file, line: where_,
                                  message: "instruction limit exceeded (\(limits.instructions) instructions)")

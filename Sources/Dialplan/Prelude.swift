@@ -17,12 +17,14 @@ enum Prelude {
         of: Array(source.utf8), chunkName: "=dialplan prelude", kind: .runtime, strip: true)
 
     static let source = #"""
-local yield, clog, csetvar, coutcome, data, script = ...
+-- find, match and gsub are the string library's own. The script's
+-- string.find and friends are guarded (limits on subject and pattern, see
+-- dialplan_helpers.c); the prelude's patterns are fixed and linear.
+local yield, clog, csetvar, coutcome, data, script, sfind, smatch, sgsub = ...
 
 local type, tostring, tonumber, error, pairs, ipairs = type, tostring, tonumber, error, pairs, ipairs
 local rawget, rawsetmetatable, next = rawget, setmetatable, next
-local sfind, ssub, sgsub, slower, supper, smatch, sformat =
-  string.find, string.sub, string.gsub, string.lower, string.upper, string.match, string.format
+local ssub, slower, supper, sformat = string.sub, string.lower, string.upper, string.format
 local tconcat, tsort, tunpack, tpack = table.concat, table.sort, table.unpack, table.pack
 local tointeger = math.tointeger
 
@@ -241,9 +243,16 @@ call = thecall
 local DONE, BRIDGED, DIGITS, FAILED = 0, 1, 2, 3
 
 -- Hands a request to Swift and returns its outcome: kind, code, text, answered.
-local function request(...)
-  yield(...)
-  return coutcome()
+-- Whether the gateway answered the call itself (answer, echo, play,
+-- collect_digits): hangup then ends a conversation, with 200 by default.
+local answered_here = false
+local ANSWERING = {answer = true, echo = true, play = true, collect = true}
+
+local function request(what, ...)
+  yield(what, ...)
+  local kind, code, text, answered = coutcome()
+  if ANSWERING[what] and kind ~= FAILED then answered_here = true end
+  return kind, code, text, answered
 end
 
 local function check_self(self, name)
@@ -268,10 +277,11 @@ end
 
 function thecall.hangup(self, code, reason)
   check_self(self, "hangup")
-  if code == nil then code = 603 end
+  if code == nil then code = answered_here and 200 or 603 end
   local c = type(code) == "number" and tointeger(code)
-  if not c or c < 400 or c > 699 then
-    fail(2, "call:hangup: code must be a SIP status from 400 to 699, got %s", show(code))
+  if not c or ((c < 400 or c > 699) and not (answered_here and c == 200)) then
+    fail(2, "call:hangup: code must be a SIP status from 400 to 699 (or 200 once the call is answered), got %s",
+         show(code))
   end
   if reason ~= nil and not text_line(reason, 128) then
     fail(2, "call:hangup: reason must be one line of text up to 128 bytes, got %s", show(reason))

@@ -20,12 +20,12 @@ final class DefaultDialplanTests: XCTestCase {
     }
 
     func testEchoTestAt600() {
-        XCTAssertEqual(browser("600").steps, [.answer, .echo, .hangup(code: 603, reason: nil)])
+        XCTAssertEqual(browser("600").steps, [.answer, .echo, .hangup(code: 200, reason: nil)])
     }
 
     func testToneTestAt601PlaysOneKilohertzForFiveSeconds() {
         XCTAssertEqual(browser("601").steps,
-                       [.answer, .play(.tone(frequency: 1000, duration: 5)), .hangup(code: 603, reason: nil)])
+                       [.answer, .play(.tone(frequency: 1000, duration: 5)), .hangup(code: 200, reason: nil)])
     }
 
     func testMenuAt602RingsTheExtensionEntered() {
@@ -42,10 +42,10 @@ final class DefaultDialplanTests: XCTestCase {
 
     func testMenuAt602HangsUpOnAnUnknownExtensionOrNoKeys() {
         let unknown = browser("602", outcomes: [.done, .done, .digits("999")])
-        XCTAssertEqual(unknown.last, .hangup(code: 603, reason: nil))
+        XCTAssertEqual(unknown.last, .hangup(code: 200, reason: nil))
         XCTAssertEqual(unknown.run.variables, ["menu": "999"])
         let silent = browser("602", outcomes: [.done, .done, .digits("")])
-        XCTAssertEqual(silent.last, .hangup(code: 603, reason: nil))
+        XCTAssertEqual(silent.last, .hangup(code: 200, reason: nil))
         XCTAssertEqual(silent.run.variables, ["menu": ""])
     }
 

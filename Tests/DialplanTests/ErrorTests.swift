@@ -88,7 +88,7 @@ final class ErrorTests: XCTestCase {
             ("call:bridge('user:alice', {number = '123'})", "call:bridge: number is only for trunk targets"),
             ("call:bridge('user:al ice')", "call:bridge: bad user name \"al ice\""),
             ("call.bridge('user:alice')", "call:bridge: call it as a method, call:bridge(...) with a colon"),
-            ("call:hangup(200)", "call:hangup: code must be a SIP status from 400 to 699, got 200"),
+            ("call:hangup(200)", "call:hangup: code must be a SIP status from 400 to 699 (or 200 once the call is answered), got 200"),
             ("call:hangup(486, 'a\\nb')", "call:hangup: reason must be one line of text up to 128 bytes, got \"a\\\nb\""),
             ("call:play{tone = -5}", "call:play: tone frequency must be 20 to 8000 Hz, got -5"),
             ("call:play{tone = 440, duration = 0}", "call:play: duration must be more than 0 and at most 3600 seconds, got 0"),

@@ -130,12 +130,15 @@ enum BrowserPhone {
 
     /// A browser call to the trunk: a gateway with its web side, sipp
     /// running `scenario` with the peer's phone port as `-key phone_port`,
-    /// and the browser peer dialling `number`.
-    static func callTrunk(scenario: String, number: String = "+15551234567", sippArguments: [String] = [],
-                          peerArguments: [String] = []) async throws
+    /// and the browser peer dialling `number`. The fixture's dialplan is the
+    /// default one with home country 49, so the default number is a national
+    /// one there (alice may not call abroad); `records` is the fixture's
+    /// `records:` section.
+    static func callTrunk(scenario: String, number: String = "+49301234567", sippArguments: [String] = [],
+                          peerArguments: [String] = [], records: String = "{ backend: off }") async throws
         -> (result: [String: Any], sipp: SippProcess, fixture: GatewayFixture) {
         let trunkPort = try freeUDPAndTCPPort()
-        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: trunkPort)], browsers: true)
+        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: trunkPort)], browsers: true, records: records)
         let phonePort = freePort(udp: true)
         let sipp = try SippProcess.uas(port: trunkPort, scenario: scenarioPath(scenario),
                                        extraArgs: ["-key", "phone_port", "\(phonePort)"] + sippArguments)

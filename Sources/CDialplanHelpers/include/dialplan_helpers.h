@@ -40,7 +40,7 @@ typedef void (*dp_setvar_fn)(void *context, const char *key, size_t key_length,
 typedef struct dp_run dp_run;
 
 /// Bits of dp_run_limits.
-enum { DP_INSTRUCTIONS_EXCEEDED = 1, DP_MEMORY_REFUSED = 2 };
+enum { DP_INSTRUCTIONS_EXCEEDED = 1, DP_MEMORY_REFUSED = 2, DP_TIME_EXCEEDED = 4 };
 
 /// Outcome kinds handed back to the prelude on resume.
 enum { DP_OUTCOME_DONE = 0, DP_OUTCOME_BRIDGED = 1, DP_OUTCOME_DIGITS = 2, DP_OUTCOME_FAILED = 3 };
@@ -49,9 +49,11 @@ enum { DP_OUTCOME_DONE = 0, DP_OUTCOME_BRIDGED = 1, DP_OUTCOME_DIGITS = 2, DP_OU
 dp_run *dp_run_new(size_t memory_limit, int instruction_limit,
                    dp_log_fn log, dp_setvar_fn setvar, void *context);
 
-/// Opens the safe libraries, loads the prelude and script bytecode (mode
-/// "b", our own compiler's output), decodes `data` (see DialplanData.swift)
-/// and readies the coroutine. LUA_OK or an error status (dp_run_error).
+/// Opens the safe libraries (string.find, match, gmatch and gsub guarded:
+/// see "pattern functions" in dialplan_helpers.c), loads the prelude and
+/// script bytecode (mode "b", our own compiler's output), decodes `data`
+/// (see DialplanData.swift) and readies the coroutine. LUA_OK or an error
+/// status (dp_run_error).
 int dp_run_load(dp_run *run, const unsigned char *prelude, size_t prelude_length,
                 const unsigned char *script, size_t script_length,
                 const unsigned char *data, size_t data_length);

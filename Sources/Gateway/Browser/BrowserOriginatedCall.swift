@@ -17,25 +17,27 @@ import Signaling
 /// browser's answer SDP is made once and never changes. Confined to the
 /// gateway's loop.
 final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
-    private unowned let gateway: Gateway
+    unowned let gateway: Gateway
     let client: SignalingClient
     let request: BrowserCallRequest
-    private var media: MediaSession?
+    var media: MediaSession?
     private var invite: OutgoingInvite?
     private var dialog: Dialog?
     /// The SDP the browser gets in `progress` and `answered`.
-    private var browserAnswer: String?
+    var browserAnswer: String?
     private var phoneAnswer = PhoneAnswer.none
     private enum PhoneAnswer {
         case none
         case applying([@Sendable () -> Void])
         case applied
     }
-    private var finished = false
-    private var logger: Logger
-    private var run: DialplanRun?
-    private var recorder: CallRecorder?
-    private var wasAnswered = false
+    var finished = false
+    var logger: Logger
+    var run: DialplanRun?
+    /// The gateway's own end of the call once the dialplan answered it.
+    var application: MediaApplication?
+    var recorder: CallRecorder?
+    var wasAnswered = false
     /// The trunk attempt whose media is being prepared or whose INVITE is out.
     private var attempt: (trunk: TrunkConfig, number: String, options: BridgeOptions)?
 
@@ -48,7 +50,7 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
         self.logger = logger
     }
 
-    private var loop: any EventLoop { gateway.eventLoop }
+    var loop: any EventLoop { gateway.eventLoop }
 
     func start() {
         gateway.browserCallStarted(self)
@@ -62,10 +64,13 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
 
     /// Carries out what the dialplan asks, until it waits on a call attempt
     /// or the call ends.
-    private func perform(_ first: DialplanStep) {
+    func perform(_ first: DialplanStep) {
         var step = first
         while !finished, let run {
             switch step {
+            case .bridge where application != nil:
+                step = run.resume(.bridged(code: 501, reason: "a call the dialplan answered cannot be bridged yet",
+                                           answered: false))
             case .bridge(.trunk(let name, let number), let options):
                 guard let trunk = gateway.config.trunk(named: name) else {
                     step = run.resume(.bridged(code: 404, reason: "no trunk named \(name)", answered: false))
@@ -87,7 +92,7 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
                 logger.error("dialplan failed: \(error)")
                 return finish(code: 500, reason: "dialplan error")
             case .answer, .play, .echo, .collectDigits:
-                return finish(code: 501, reason: "the gateway's own media applications are not available yet")
+                return runApplication(step)
             }
         }
     }
@@ -243,7 +248,7 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
         gateway.respondToModify(transaction, body: media.modifyAnswer(to: plain, address: gateway.config.media.publicAddress))
     }
 
-    private func watch(_ session: MediaSession) {
+    func watch(_ session: MediaSession) {
         Task {
             for await event in session.events {
                 switch event {
@@ -278,7 +283,7 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
     }
 
     /// The call is over from the gateway's side: the browser hears `hangup`.
-    private func finish(code: Int, reason: String, sendBye: Bool = false) {
+    func finish(code: Int, reason: String, sendBye: Bool = false) {
         guard !finished else { return }
         finished = true
         logger.info("call ended: \(code) \(reason)")
@@ -290,7 +295,9 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
 
     /// Closes the media session; with a status, the call's record is ended
     /// with the session's last statistics.
-    private func releaseMedia(status: Int? = nil, reason: String = "") {
+    func releaseMedia(status: Int? = nil, reason: String = "") {
+        application?.close()
+        application = nil
         let media = self.media
         self.media = nil
         guard let media else {

@@ -27,22 +27,59 @@ final class GatewayFixture: @unchecked Sendable {
     let tcpPort: Int
     let tlsPort: Int?
     let configPath: String
+    /// The fixture's own temporary directory: the configuration file and the
+    /// data directory (`data/`: call records, the web certificate), removed
+    /// when the fixture goes unless TIELINE_KEEP_TEST_FILES is set.
+    let directory: URL
+    /// The configured `data_directory`; the SQLite records are `records.sqlite` in it.
+    let dataDirectory: String
+    /// The dialplan the gateway runs (absolute).
+    let dialplanPath: String
     /// With `browsers: true`: the signaling server and its WSS address.
     private(set) var web: WebSetup.Prepared?
     private(set) var webSocketURL = ""
 
-    /// - Parameter t1: short timers keep tests quick; retransmission logic is unchanged.
+    /// The repository's `dialplans/default.lua`, the fixture's dialplan unless a test names another.
+    static var defaultDialplan: String {
+        repositoryRoot.appendingPathComponent("dialplans/default.lua").path
+    }
+
+    /// The repository's top directory (this file is Tests/IntegrationTests/Support/GatewayFixture.swift).
+    static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// - Parameters:
+    ///   - t1Milliseconds: short timers keep tests quick; retransmission logic is unchanged.
+    ///   - extraUsers: YAML list items added under `users:` after alice, each
+    ///     line indented like `  - { name: bob, password: "..." }`.
+    ///   - dialplan: the Lua dialplan's path; nil: the repository's `dialplans/default.lua`.
+    ///   - routing: the value of the top-level `routing:` key (YAML flow or
+    ///     block text). Home country 49 by default, so national German numbers
+    ///     such as 0301234567 become +49301234567 and go to the first trunk.
+    ///     Left out when `extraYAML` has its own `routing:` section.
+    ///   - records: the value of `records:`; off unless a test asks (for
+    ///     example `{ backend: sqlite }`, which writes `records.sqlite` in this
+    ///     fixture's own data directory). Left out when `extraYAML` has `records:`.
+    ///   - extraYAML: top-level YAML appended at the end of the configuration.
     init(trunks: [TrunkSpec], tls: TestCertificate? = nil, t1Milliseconds: Int = 100, t4Milliseconds: Int = 500,
-         extraUsers: String = "", browsers: Bool = false) async throws {
+         extraUsers: String = "", browsers: Bool = false, dialplan: String? = nil,
+         routing: String = #"{ home_country: "49" }"#, records: String = "{ backend: off }",
+         extraYAML: String = "") async throws {
         udpPort = try freeUDPAndTCPPort()
         tcpPort = udpPort
         tlsPort = tls == nil ? nil : try freeUDPAndTCPPort()
         // Media ports differ between fixtures so tests can run side by side.
         let mediaLow = 40000 + 200 * Int.random(in: 0..<50)
         let httpsPort = freePort(udp: false)
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("tieline-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        dataDirectory = directory.appendingPathComponent("data").path
+        dialplanPath = dialplan ?? Self.defaultDialplan
         var yaml = """
         log_level: info
-        data_directory: \(NSTemporaryDirectory())tieline-test-data
+        data_directory: "\(dataDirectory)"
         sip:
           listen:
             - { transport: udp, address: "127.0.0.1:\(udpPort)" }
@@ -84,8 +121,10 @@ final class GatewayFixture: @unchecked Sendable {
             if let username = trunk.username { yaml += "    username: \(username)\n" }
             if let password = trunk.password { yaml += "    password: \(password)\n" }
         }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tieline-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        yaml += "dialplan: \"\(dialplanPath)\"\n"
+        if !Self.hasTopLevelKey("routing", in: extraYAML) { yaml += "routing: \(routing)\n" }
+        if !Self.hasTopLevelKey("records", in: extraYAML) { yaml += "records: \(records)\n" }
+        if !extraYAML.isEmpty { yaml += extraYAML.hasSuffix("\n") ? extraYAML : extraYAML + "\n" }
         configPath = directory.appendingPathComponent("tieline.yaml").path
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
         let config = try ConfigLoader.load(path: configPath)
@@ -106,9 +145,20 @@ final class GatewayFixture: @unchecked Sendable {
         webSocketURL = "wss://127.0.0.1:\(bound[0].address.port ?? 0)/ws"
     }
 
+    deinit {
+        if ProcessInfo.processInfo.environment["TIELINE_KEEP_TEST_FILES"] == nil {
+            try? FileManager.default.removeItem(at: directory)
+        }
+    }
+
     func stop() async {
         await web?.server.stop()
         await gateway.stop()
+    }
+
+    /// Whether `yaml` has `key:` at the top level (a line starting with it).
+    private static func hasTopLevelKey(_ key: String, in yaml: String) -> Bool {
+        yaml.split(separator: "\n").contains { $0.hasPrefix("\(key):") }
     }
 
     /// Waits until no call, dialog or session is left; transactions may

@@ -63,6 +63,8 @@ def run(args, result, work):
     sip_port, trunk_port, https_port = free_port(), free_port(), free_port(socket.SOCK_STREAM)
     media_port = free_port()
     config = os.path.join(work, "tieline.yaml")
+    # The repository's default dialplan: this file is Tests/WebRTCTests/Peers/ in it.
+    dialplan = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "dialplans", "default.lua")
     with open(config, "w") as f:
         f.write(f"""
 data_directory: {work}/data
@@ -73,6 +75,8 @@ media: {{ rtp_ports: "46000-46199", public_address: 127.0.0.1, bind_address: 127
 users: [{{ name: alice, password: "alice-browser-secret" }}]
 trunks: [{{ name: carrier, address: 127.0.0.1, port: {trunk_port} }}]
 web: {{ https: "127.0.0.1:{https_port}", http: off }}
+dialplan: {os.path.normpath(dialplan)}
+routing: {{ home_country: "1" }}
 """)
     gateway = subprocess.Popen([args.tieline, "serve", "--config", config], stdout=subprocess.PIPE,
                                stderr=open(os.path.join(work, "tieline.log"), "w"), text=True)
