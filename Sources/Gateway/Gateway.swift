@@ -88,6 +88,17 @@ public final class Gateway: @unchecked Sendable {
 
     /// Binds every configured listener and starts the trunk registrations.
     public func start() async throws -> [BoundListener] {
+        // The dialplan and the records come first: a call may arrive the
+        // moment a listener is bound (a trunk retransmitting after a restart).
+        let host = try DialplanHost(config: config, logger: logger)
+        try await eventLoop.submit { self.dialplan = host }.get()
+        if let store = try config.records.makeStore(logger: logger) {
+            try await store.open()
+            // Rows a killed or crashed earlier run left open are closed now.
+            let unfinished = try await store.markUnfinishedEndedByRestart(instance: RecordsInstance.localName)
+            if unfinished > 0 { logger.notice("\(unfinished) call records left unfinished by the last run marked ended by restart") }
+            try await eventLoop.submit { self.recordStore = store }.get()
+        }
         var bound: [BoundListener] = []
         for listener in config.sip.listeners {
             let transport = SIPTransport(listener.transport)
@@ -105,17 +116,8 @@ public final class Gateway: @unchecked Sendable {
             bound.append(BoundListener(transport: transport, address: address))
             logger.info("listening on \(transport.uriParameter) \(address)")
         }
-        let host = try DialplanHost(config: config, logger: logger)
-        if let store = try config.records.makeStore(logger: logger) {
-            try await store.open()
-            // Rows a killed or crashed earlier run left open are closed now.
-            let unfinished = try await store.markUnfinishedEndedByRestart(instance: RecordsInstance.localName)
-            if unfinished > 0 { logger.notice("\(unfinished) call records left unfinished by the last run marked ended by restart") }
-            recordStore = store
-        }
         try await eventLoop.submit {
-            self.dialplan = host
-            host.startWatching(on: self.eventLoop)
+            self.dialplan?.startWatching(on: self.eventLoop)
             try self.startRegistrations()
             self.trimmer.start()
         }.get()
@@ -141,6 +143,12 @@ public final class Gateway: @unchecked Sendable {
             _ = try? await future.get()
         }
         _ = try? await userAgent.shutdown().get()
+        // Calls ending now (their browsers' connections closed with the web
+        // server) write their records' ends before the store closes.
+        for _ in 0..<50 {
+            guard await activeCalls > 0 else { break }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
         if let recordStore {
             try? await recordStore.flush()
             await recordStore.close()

@@ -22,7 +22,9 @@ public protocol CallRecordStore: AnyObject, Sendable {
     func callAnswered(_ recordID: UUID, at: Date, codecs: CallCodecs)
     /// Queues the end; the duration is computed from the stored answer time
     /// and `at` (0 if the call was never answered).
-    func callEnded(_ recordID: UUID, at: Date, status: Int, reason: String, stats: CallStats)
+    /// The codecs, when given, are written too: they are only certain once
+    /// media ran, and the end is one write the call makes anyway.
+    func callEnded(_ recordID: UUID, at: Date, status: Int, reason: String, stats: CallStats, codecs: CallCodecs)
 
     /// Waits until everything queued before it is in the database; throws if
     /// any queued change failed since the last flush (tests and shutdown).
@@ -43,6 +45,11 @@ public protocol CallRecordStore: AnyObject, Sendable {
 }
 
 extension CallRecordStore {
+    /// The end without codecs (those of the answer, if any, stay).
+    public func callEnded(_ recordID: UUID, at: Date, status: Int, reason: String, stats: CallStats) {
+        callEnded(recordID, at: at, status: status, reason: reason, stats: stats, codecs: CallCodecs())
+    }
+
     /// The newest records of every instance.
     public func recent(limit: Int) async throws(RecordStoreError) -> [CallRecord] {
         try await recent(limit: limit, instance: nil)

@@ -103,12 +103,14 @@ final class PostgresWriter {
 
     private static let endSQL: String = {
         let stats = CallStats.columns.enumerated().map { "\($1.rawValue) = $\($0 + 5)" }.joined(separator: ", ")
+        let codecs = CallStats.columns.count + 5
         // The second half of the WHERE makes a retried end find its row again.
         return """
             UPDATE call_records SET ended_at = $2, status = $3, reason = $4, state = 'ended',
                 duration_seconds = CASE WHEN answered_at IS NULL THEN 0
                     ELSE round(GREATEST(0, EXTRACT(EPOCH FROM ($2 - answered_at))), 3)::double precision END,
-                \(stats)
+                \(stats), browser_codec = COALESCE($\(codecs), browser_codec),
+                phone_codec = COALESCE($\(codecs + 1), phone_codec)
             WHERE record_id = $1 AND (state = 'active' OR (state = 'ended' AND ended_at = $2))
             RETURNING record_id
             """
@@ -143,13 +145,15 @@ final class PostgresWriter {
             binds.append(at)
             binds.append(codecs.browser)
             binds.append(codecs.phone)
-        case .ended(let id, let at, let status, let reason, let stats):
+        case .ended(let id, let at, let status, let reason, let stats, let codecs):
             sql = Self.endSQL
             binds.append(id)
             binds.append(at)
             binds.append(status)
             binds.append(reason)
             for value in stats.columnValues { Self.append(value, to: &binds) }
+            binds.append(codecs.browser)
+            binds.append(codecs.phone)
         }
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
         let rows = try await withConnection(write.name) { connection in

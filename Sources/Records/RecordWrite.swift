@@ -6,12 +6,12 @@ enum RecordWrite: Sendable {
     case started(CallRecord)
     case routed(UUID, to: String?, trunk: String?, sipCallID: String?)
     case answered(UUID, at: Date, codecs: CallCodecs)
-    case ended(UUID, at: Date, status: Int, reason: String, stats: CallStats)
+    case ended(UUID, at: Date, status: Int, reason: String, stats: CallStats, codecs: CallCodecs)
 
     var recordID: UUID {
         switch self {
         case .started(let record): return record.recordID
-        case .routed(let id, _, _, _), .answered(let id, _, _), .ended(let id, _, _, _, _): return id
+        case .routed(let id, _, _, _), .answered(let id, _, _), .ended(let id, _, _, _, _, _): return id
         }
     }
 

@@ -46,8 +46,9 @@ public final class SQLiteRecordStore: CallRecordStore {
         enqueue(.answered(recordID, at: at, codecs: codecs))
     }
 
-    public func callEnded(_ recordID: UUID, at: Date, status: Int, reason: String, stats: CallStats) {
-        enqueue(.ended(recordID, at: at, status: status, reason: reason, stats: stats))
+    public func callEnded(_ recordID: UUID, at: Date, status: Int, reason: String, stats: CallStats,
+                          codecs: CallCodecs) {
+        enqueue(.ended(recordID, at: at, status: status, reason: reason, stats: stats, codecs: codecs))
     }
 
     public func flush() async throws(RecordStoreError) {

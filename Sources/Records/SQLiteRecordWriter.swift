@@ -69,6 +69,7 @@ final class SQLiteRecordWriter {
     private static func prepareStatements(_ db: SQLiteDatabase) throws(RecordStoreError) -> Statements {
         let placeholders = (1...RecordColumn.allCases.count).map { "?\($0)" }.joined(separator: ", ")
         let stats = CallStats.columns.enumerated().map { "\($1.rawValue) = ?\($0 + 5)" }.joined(separator: ", ")
+        let codecs = CallStats.columns.count + 5
         // Changes apply to active rows only: a late end must not reopen a
         // row that a restart already closed.
         return Statements(
@@ -87,7 +88,8 @@ final class SQLiteRecordWriter {
             end: try db.prepare("""
                 UPDATE call_records SET ended_at = ?2, status = ?3, reason = ?4, state = 'ended',
                     duration_seconds = CASE WHEN answered_at IS NULL THEN 0.0 ELSE round(max(0.0, ?2 - answered_at), 3) END,
-                    \(stats)
+                    \(stats), browser_codec = COALESCE(?\(codecs), browser_codec),
+                    phone_codec = COALESCE(?\(codecs + 1), phone_codec)
                 WHERE record_id = ?1 AND state = 'active'
                 """, operation: "preparing the end update"),
             markRestarted: try db.prepare("""
@@ -153,13 +155,15 @@ final class SQLiteRecordWriter {
             statement.bind(2, at)
             statement.bind(3, codecs.browser)
             statement.bind(4, codecs.phone)
-        case .ended(let id, let at, let status, let reason, let stats):
+        case .ended(let id, let at, let status, let reason, let stats, let codecs):
             statement = statements.end
             statement.bind(1, id.uuidString.lowercased())
             statement.bind(2, at)
             statement.bind(3, status)
             statement.bind(4, reason)
             for (index, value) in stats.columnValues.enumerated() { bind(statement, Int32(index + 5), value) }
+            statement.bind(Int32(CallStats.columns.count + 5), codecs.browser)
+            statement.bind(Int32(CallStats.columns.count + 6), codecs.phone)
         }
         try statement.run(operation: write.name)
         if database.changes == 0 { throw .unknownRecord(write.recordID) }

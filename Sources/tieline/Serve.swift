@@ -42,6 +42,8 @@ struct Serve: AsyncParsableCommand {
             printError("\(error)")
             throw ExitCode(1)
         }
+        // SIGHUP's default action would end the process: take it over first.
+        let reloads = reloadOnHangup(gateway)
         let listeners: [Gateway.BoundListener]
         do {
             listeners = try await gateway.start()
@@ -49,7 +51,6 @@ struct Serve: AsyncParsableCommand {
             printError("\(error)")
             throw ExitCode(1)
         }
-        let reloads = reloadOnHangup(gateway)
         for listener in listeners {
             say("Tieline SIP listening on \(listener.transport.uriParameter) \(listener.address.hostPortText)")
         }

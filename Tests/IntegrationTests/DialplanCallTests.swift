@@ -47,6 +47,39 @@ final class DialplanCallTests: XCTestCase {
         await fixture.stop()
     }
 
+    /// `call:bridge("sip:...")` sends the INVITE straight to that URI (here a
+    /// sipp PBX on a port given to the script through routing.variables),
+    /// not through a trunk, and the call flows as any other.
+    func testABridgeToASIPURIReachesThatAddress() async throws {
+        let pbxPort = try freeUDPAndTCPPort()
+        let scripts = FileManager.default.temporaryDirectory.appendingPathComponent("tieline-uri-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scripts) }
+        let script = scripts.appendingPathComponent("uri.lua").path
+        try """
+            local result = call:bridge("sip:2001@127.0.0.1:" .. variables.pbx_port, {ring_timeout = 10})
+            if not result.ok then call:hangup(result.code, "pbx said " .. result.code) end
+
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: freePort(udp: true))], browsers: true,
+                                               dialplan: script,
+                                               routing: "{ home_country: \"49\", variables: { pbx_port: \"\(pbxPort)\" } }")
+        let phonePort = freePort(udp: true)
+        let pbx = try SippProcess.uas(port: pbxPort, scenario: scenarioPath("uas_answer_phone"),
+                                      extraArgs: ["-key", "phone_port", "\(phonePort)", "-key", "hangup_ms", "0"])
+        let result = try await BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice",
+                                                 "--password", "alice-secret", "--phone-port", "\(phonePort)",
+                                                 "--call", "2001", "--hangup-after", "2.5"])
+        XCTAssertNil(result["error"], "\(result)")
+        XCTAssertTrue(BrowserPhone.messageTypes(result).contains("answered"), "\(result)")
+        BrowserPhone.assertTone(result, "browser_rx", hertz: 440, tolerance: 10)
+        let status = try await pbx.wait(timeout: 15)
+        XCTAssertEqual(status, 0, "the PBX saw a whole call:\n\(pbx.diagnostics)")
+        XCTAssertTrue(pbx.messageLog.contains("INVITE sip:2001@127.0.0.1:\(pbxPort) SIP/2.0"), pbx.diagnostics)
+        await fixture.assertNothingLeft(within: 2)
+        await fixture.stop()
+    }
+
     /// 486 is the callee's answer: another trunk would only repeat it, so
     /// the browser gets it and the second trunk never hears of the call.
     func testBusyFromTheFirstTrunkDoesNotFailOver() async throws {

@@ -8,11 +8,16 @@ import SDP
 // phone side is a `MediaApplication` on loopback instead of a trunk.
 extension BrowserOriginatedCall {
     func runApplication(_ step: DialplanStep) {
+        // A failed bridge made a media session for its trunk: answering the
+        // browser now would take a second one, with another SDP.
+        if application == nil, media != nil, let run {
+            return resumeLater(run, .failed(code: 501, reason: "answering after a bridge attempt is not supported yet"))
+        }
         answerLocally { [self] in
             guard !finished, let run, let application else { return }
             switch step {
             case .answer:
-                perform(run.resume(.done))
+                resumeLater(run, .done)
             case .echo:
                 // Lasts until the call ends: the script is not resumed.
                 application.echo()
@@ -22,7 +27,7 @@ extension BrowserOriginatedCall {
                     perform(run.resume(.done))
                 }
             case .play(.file(let file)):
-                perform(run.resume(.failed(code: 501, reason: "playing files is not supported yet: \(file)")))
+                resumeLater(run, .failed(code: 501, reason: "playing files is not supported yet: \(file)"))
             case .collectDigits(let max, let timeout, let terminator):
                 application.collectDigits(max: max, timeout: timeout, terminator: terminator) { [self] digits in
                     guard !finished, let run = self.run else { return }
@@ -31,6 +36,15 @@ extension BrowserOriginatedCall {
             default:
                 break
             }
+        }
+    }
+
+    /// Resumes the script from the loop, so a script that repeats an action
+    /// that completes at once cannot grow the stack.
+    private func resumeLater(_ run: DialplanRun, _ outcome: DialplanOutcome) {
+        loop.execute { [self] in
+            guard !finished else { return }
+            perform(run.resume(outcome))
         }
     }
 
@@ -48,11 +62,13 @@ extension BrowserOriginatedCall {
             } catch {
                 return loop.execute { self.finish(code: 503, reason: "no media ports free") }
             }
+            var started: MediaApplication?
             do {
                 let answer = try await session.answerBrowserOffer(SessionDescription.parse(offerText))
                 let target = try SocketAddress(ipAddress: Self.loopbackTarget(gateway.config.media.bindAddress),
                                                port: session.phonePort)
                 let application = try await MediaApplication.start(on: loop, remote: target).get()
+                started = application
                 _ = session.phoneOffer(address: "127.0.0.1", codecs: [.pcmu])
                 try await session.acceptPhoneAnswer(SessionDescription.parse(application.answerSDP))
                 loop.execute {
@@ -66,11 +82,12 @@ extension BrowserOriginatedCall {
                     self.browserAnswer = answer.serialize()
                     self.wasAnswered = true
                     self.recorder?.routed(to: nil, trunk: nil, sipCallID: nil)
-                    self.recorder?.answered(media: session, on: loop)
+                    self.recorder?.answered()
                     self.client.send(.answered(call: self.request.id, sdp: answer.serialize()))
                     next.value()
                 }
             } catch {
+                if let started { loop.execute { started.close() } }
                 await session.close(reason: "offer refused")
                 loop.execute { self.finish(code: 488, reason: "the offer cannot be used: \(error)") }
             }
@@ -80,8 +97,8 @@ extension BrowserOriginatedCall {
     /// Where a socket on loopback reaches the media session's phone port.
     static func loopbackTarget(_ bindAddress: String) -> String {
         switch bindAddress {
-        case "0.0.0.0", "": "127.0.0.1"
-        case "::": "::1"
+        // Sockets bound to the IPv6 wildcard take IPv4 on loopback too.
+        case "0.0.0.0", "", "::": "127.0.0.1"
         default: bindAddress
         }
     }

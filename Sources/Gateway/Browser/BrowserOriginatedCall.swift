@@ -38,8 +38,10 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
     var application: MediaApplication?
     var recorder: CallRecorder?
     var wasAnswered = false
-    /// The trunk attempt whose media is being prepared or whose INVITE is out.
-    private var attempt: (trunk: TrunkConfig, number: String, options: BridgeOptions)?
+    /// Trunk attempts so far: a script that retries failures in a loop
+    /// must not send INVITEs without end.
+    private var attempts = 0
+    static let maximumAttempts = 16
 
     init(gateway: Gateway, client: SignalingClient, request: BrowserCallRequest) {
         self.gateway = gateway
@@ -80,11 +82,18 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
             case .bridge(.user, _):
                 step = run.resume(.bridged(code: 501, reason: "calls between browser users are not supported yet",
                                            answered: false))
-            case .bridge(.uri, _):
-                step = run.resume(.bridged(code: 501, reason: "calls to SIP addresses are not supported yet",
-                                           answered: false))
+            case .bridge(.uri(let text), let options):
+                guard let (trunk, number) = Self.directTarget(text, gateway: gateway) else {
+                    step = run.resume(.bridged(code: 416, reason: "not a SIP URI with a user and a host: \(text)",
+                                               answered: false))
+                    continue
+                }
+                return bridge(trunk: trunk, number: number, options: options)
             case .hangup(let code, let reason):
                 return finish(code: code, reason: reason ?? SIPResponse.defaultReasonPhrase(code))
+            case .finished where wasAnswered:
+                // The script answered the call itself and is done with it.
+                return finish(code: 200, reason: "the dialplan ended the call")
             case .finished:
                 let (code, reason) = run.fallbackResponse
                 return finish(code: code, reason: reason ?? SIPResponse.defaultReasonPhrase(code))
@@ -100,9 +109,14 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
     /// One attempt through a trunk; the media session is made for the first
     /// and kept for any after it.
     private func bridge(trunk: TrunkConfig, number: String, options: BridgeOptions) {
-        attempt = (trunk, number, options)
+        attempts += 1
+        guard attempts <= Self.maximumAttempts else {
+            logger.error("dialplan tried more than \(Self.maximumAttempts) bridges; ending the call")
+            return finish(code: 500, reason: "too many bridge attempts")
+        }
         logger.info("browser call to \(number) via \(trunk.name)")
-        recorder?.routed(to: number, trunk: trunk.name, sipCallID: nil)
+        let direct = gateway.config.trunk(named: trunk.name) == nil
+        recorder?.routed(to: direct ? trunk.name : number, trunk: direct ? nil : trunk.name, sipCallID: nil)
         if let media {
             let codecs = Self.phoneCodecs(trunk: trunk, options: options)
             let offer = media.phoneOffer(address: gateway.config.media.publicAddress, codecs: codecs)
@@ -111,6 +125,24 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
         }
         guard let engine = gateway.media else { return attemptFailed(code: 503, reason: "no media engine") }
         Task { await prepareMedia(engine: engine, trunk: trunk, number: number, options: options) }
+    }
+
+    /// A SIP URI the dialplan names (`sip:2001@pbx.example.org;transport=tcp`)
+    /// as a trunk of its own: no credentials, From in our public address.
+    static func directTarget(_ text: String, gateway: Gateway) -> (TrunkConfig, String)? {
+        guard let uri = try? SIPURI.parse(text), uri.isSIP, !uri.host.isEmpty,
+              let user = uri.user, !user.isEmpty else { return nil }
+        let transport: SIPTransportKind
+        switch uri.transport?.lowercased() {
+        case nil: transport = uri.scheme == "sips" ? .tls : .udp
+        case "udp": transport = .udp
+        case "tcp": transport = .tcp
+        case "tls": transport = .tls
+        default: return nil
+        }
+        let trunk = TrunkConfig(name: text, address: uri.host, port: uri.port ?? transport.defaultPort,
+                                transport: transport, fromDomain: gateway.config.sip.publicAddress)
+        return (trunk, user)
     }
 
     /// The dialplan's codec list where it names codecs the trunk can take, else the trunk's.
@@ -123,10 +155,19 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
 
     /// A trunk attempt failed before an answer: the dialplan hears why and
     /// decides what comes next.
+    ///
+    /// After early media from this attempt the browser already hears its
+    /// media address and codec, which the session cannot take back, so the
+    /// call ends with the failure instead of failing over. The dialplan is
+    /// resumed from the loop, not from inside the failure's own call chain,
+    /// so a script that retries at once cannot grow the stack.
     private func attemptFailed(code: Int, reason: String) {
-        attempt = nil
         guard !finished, let run else { return }
-        perform(run.resume(.bridged(code: code, reason: reason, answered: false)))
+        if case .none = phoneAnswer {} else { return finish(code: code, reason: reason) }
+        loop.execute { [self] in
+            guard !finished else { return }
+            perform(run.resume(.bridged(code: code, reason: reason, answered: false)))
+        }
     }
 
     /// Binds the media session and answers the browser's offer off the loop,
@@ -198,7 +239,7 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
         invite = nil
         wasAnswered = true
         recorder?.routed(to: nil, trunk: nil, sipCallID: dialog.callID)
-        recorder?.answered(media: media, on: loop)
+        recorder?.answered()
         dialog.onTerminated = { [self] reason in
             self.dialog = nil
             finish(code: 200, reason: reason == .remoteBye ? "the far end hung up" : "\(reason)")
@@ -253,7 +294,9 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
             for await event in session.events {
                 switch event {
                 case .ended(let reason):
-                    loop.execute { self.finish(code: 200, reason: "media ended: \(reason)", sendBye: true) }
+                    loop.execute {
+                        self.finish(code: self.wasAnswered ? 200 : 480, reason: "media ended: \(reason)", sendBye: true)
+                    }
                 case .dtmf(let report):
                     if report.origin == .phone { client.send(.dtmf(call: request.id, digit: report.digit)) }
                 case .browserConnected(let profile):
@@ -279,7 +322,6 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
         logger.info("call ended: \(reason)")
         if let dialog { dialog.bye() } else { invite?.cancel() }
         releaseMedia(status: wasAnswered ? 200 : 487, reason: reason)
-        gateway.browserCallEnded(self)
     }
 
     /// The call is over from the gateway's side: the browser hears `hangup`.
@@ -290,24 +332,32 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
         if sendBye, let dialog { dialog.bye() } else if sendBye { invite?.cancel() }
         client.send(.hangup(call: request.id, code: code, reason: reason))
         releaseMedia(status: code, reason: reason)
-        gateway.browserCallEnded(self)
     }
 
-    /// Closes the media session; with a status, the call's record is ended
-    /// with the session's last statistics.
+    /// Closes the media session. With a status (the call's end), the record
+    /// is ended with the session's last statistics, and only then does the
+    /// gateway count the call as gone: stopping waits for that, so no
+    /// record's end is lost at shutdown.
     func releaseMedia(status: Int? = nil, reason: String = "") {
         application?.close()
         application = nil
         let media = self.media
         self.media = nil
         guard let media else {
-            if let status { recorder?.ended(status: status, reason: reason, media: nil) }
+            if let status {
+                recorder?.ended(status: status, reason: reason, media: nil)
+                gateway.browserCallEnded(self)
+            }
             return
         }
         Task {
             let statistics = status == nil ? nil : try? await media.statistics()
             await media.close(reason: "call ended")
-            if let status { loop.execute { self.recorder?.ended(status: status, reason: reason, media: statistics) } }
+            guard let status else { return }
+            loop.execute {
+                self.recorder?.ended(status: status, reason: reason, media: statistics)
+                self.gateway.browserCallEnded(self)
+            }
         }
     }
 }

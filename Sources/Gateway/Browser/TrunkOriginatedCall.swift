@@ -145,7 +145,7 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
         ringing = [:]
         client.confirmAnswer(id)
         logger.info("answered on \(client)")
-        recorder?.answered(media: media, on: loop)
+        recorder?.answered()
         dialog.onTerminated = { [self] reason in
             self.dialog = nil
             finish(toBrowsers: 200, reason: reason == .remoteBye ? "the caller hung up" : "\(reason)", sip: nil)
@@ -229,22 +229,29 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
         logger.info("call ended: \(reason.isEmpty ? "\(sip?.0 ?? 0)" : reason)")
         let status = answeredBy != nil ? 200 : sip?.0 ?? browserCode ?? 487
         releaseMedia(status: status, reason: reason.isEmpty ? (sip?.1 ?? "") : reason)
-        gateway.browserCallEnded(self)
     }
 
-    /// Closes the media session; with a status, the call's record is ended
-    /// with the session's last statistics.
+    /// Closes the media session. With a status (the call's end), the record
+    /// is ended with the session's last statistics, and only then does the
+    /// gateway count the call as gone (see BrowserOriginatedCall).
     private func releaseMedia(status: Int? = nil, reason: String = "") {
         let media = self.media
         self.media = nil
         guard let media else {
-            if let status { recorder?.ended(status: status, reason: reason, media: nil) }
+            if let status {
+                recorder?.ended(status: status, reason: reason, media: nil)
+                gateway.browserCallEnded(self)
+            }
             return
         }
         Task {
             let statistics = status == nil ? nil : try? await media.statistics()
             await media.close(reason: "call ended")
-            if let status { loop.execute { self.recorder?.ended(status: status, reason: reason, media: statistics) } }
+            guard let status else { return }
+            loop.execute {
+                self.recorder?.ended(status: status, reason: reason, media: statistics)
+                self.gateway.browserCallEnded(self)
+            }
         }
     }
 }

@@ -44,9 +44,20 @@ public struct RouteDecision: Sendable {
                 case .user(let name): decision.steps.append(.bridgeUser(name))
                 case .uri(let uri): decision.steps.append(.bridgeURI(uri))
                 }
-                if trunk != nil, case .trunk = target {
+                let answeredHere = decision.steps.contains(.answer)
+                if trunk != nil, case .user = target {
+                    // As the gateway does: the user's outcome is the call's.
+                    (decision.endCode, decision.endReason) = (200, "rings the user")
+                    return decision
+                } else if trunk != nil {
                     // The gateway never sends a trunk's call out to a trunk.
                     step = run.resume(.bridged(code: 403, reason: "calls from trunks are not sent out again", answered: false))
+                } else if case .user = target {
+                    step = run.resume(.bridged(code: 501, reason: "calls between browser users are not supported yet",
+                                               answered: false))
+                } else if answeredHere {
+                    step = run.resume(.bridged(code: 501, reason: "a call the dialplan answered cannot be bridged yet",
+                                               answered: false))
                 } else if let failCode {
                     step = run.resume(.bridged(code: failCode, reason: "failed (--fail)", answered: false))
                 } else {
@@ -63,8 +74,10 @@ public struct RouteDecision: Sendable {
                 decision.steps.append(.answer)
                 step = run.resume(.done)
             case .echo:
+                // The echo lasts until the caller hangs up: nothing after it runs.
                 decision.steps.append(.echo)
-                step = run.resume(.done)
+                (decision.endCode, decision.endReason) = (200, "the caller hangs up during the echo")
+                return decision
             case .play(let source):
                 decision.steps.append(.play(source))
                 step = run.resume(.done)
