@@ -10,14 +10,14 @@ extension BrowserOriginatedCall {
     func runApplication(_ step: DialplanStep) {
         // A failed bridge made a media session for its trunk: answering the
         // browser now would take a second one, with another SDP.
-        if application == nil, media != nil, let run {
-            return resumeLater(run, .failed(code: 501, reason: "answering after a bridge attempt is not supported yet"))
+        if application == nil, media != nil {
+            return resumeLater(.failed(code: 501, reason: "answering after a bridge attempt is not supported yet"))
         }
         answerLocally { [self] in
             guard !finished, let run, let application else { return }
             switch step {
             case .answer:
-                resumeLater(run, .done)
+                resumeLater(.done)
             case .echo:
                 // Lasts until the call ends: the script is not resumed.
                 application.echo()
@@ -27,7 +27,7 @@ extension BrowserOriginatedCall {
                     perform(run.resume(.done))
                 }
             case .play(.file(let file)):
-                resumeLater(run, .failed(code: 501, reason: "playing files is not supported yet: \(file)"))
+                resumeLater(.failed(code: 501, reason: "playing files is not supported yet: \(file)"))
             case .collectDigits(let max, let timeout, let terminator):
                 application.collectDigits(max: max, timeout: timeout, terminator: terminator) { [self] digits in
                     guard !finished, let run = self.run else { return }
@@ -41,9 +41,9 @@ extension BrowserOriginatedCall {
 
     /// Resumes the script from the loop, so a script that repeats an action
     /// that completes at once cannot grow the stack.
-    private func resumeLater(_ run: DialplanRun, _ outcome: DialplanOutcome) {
+    private func resumeLater(_ outcome: DialplanOutcome) {
         loop.execute { [self] in
-            guard !finished else { return }
+            guard !finished, let run else { return }
             perform(run.resume(outcome))
         }
     }

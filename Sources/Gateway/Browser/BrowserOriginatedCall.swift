@@ -162,10 +162,10 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
     /// resumed from the loop, not from inside the failure's own call chain,
     /// so a script that retries at once cannot grow the stack.
     private func attemptFailed(code: Int, reason: String) {
-        guard !finished, let run else { return }
+        guard !finished, run != nil else { return }
         if case .none = phoneAnswer {} else { return finish(code: code, reason: reason) }
         loop.execute { [self] in
-            guard !finished else { return }
+            guard !finished, let run else { return }
             perform(run.resume(.bridged(code: code, reason: reason, answered: false)))
         }
     }
@@ -343,21 +343,6 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
         application = nil
         let media = self.media
         self.media = nil
-        guard let media else {
-            if let status {
-                recorder?.ended(status: status, reason: reason, media: nil)
-                gateway.browserCallEnded(self)
-            }
-            return
-        }
-        Task {
-            let statistics = status == nil ? nil : try? await media.statistics()
-            await media.close(reason: "call ended")
-            guard let status else { return }
-            loop.execute {
-                self.recorder?.ended(status: status, reason: reason, media: statistics)
-                self.gateway.browserCallEnded(self)
-            }
-        }
+        gateway.closeMedia(media, of: self, recorder: recorder, status: status, reason: reason)
     }
 }

@@ -237,21 +237,6 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
     private func releaseMedia(status: Int? = nil, reason: String = "") {
         let media = self.media
         self.media = nil
-        guard let media else {
-            if let status {
-                recorder?.ended(status: status, reason: reason, media: nil)
-                gateway.browserCallEnded(self)
-            }
-            return
-        }
-        Task {
-            let statistics = status == nil ? nil : try? await media.statistics()
-            await media.close(reason: "call ended")
-            guard let status else { return }
-            loop.execute {
-                self.recorder?.ended(status: status, reason: reason, media: statistics)
-                self.gateway.browserCallEnded(self)
-            }
-        }
+        gateway.closeMedia(media, of: self, recorder: recorder, status: status, reason: reason)
     }
 }

@@ -11,7 +11,7 @@ import NIOCore
 /// old one keeps serving. Reloads come from SIGHUP (`tieline serve`), from
 /// the file's modification time changing (checked every second), or from
 /// `Gateway.reloadDialplan()`. Confined to the gateway's event loop.
-final class DialplanHost {
+final class DialplanHost: @unchecked Sendable {
     let path: String
     let context: DialplanContext
     let limits: DialplanLimits
