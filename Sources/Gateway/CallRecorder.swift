@@ -13,11 +13,11 @@ final class CallRecorder {
     private var wasAnswered = false
     private var wasEnded = false
 
-    init(store: (any CallRecordStore)?, callID: String, direction: CallDirection, from: String, to: String,
-         user: String?, trunk: String?, sipCallID: String? = nil) {
+    init(store: (any CallRecordStore)?, instance: String, callID: String, direction: CallDirection, from: String,
+         to: String, user: String?, trunk: String?, sipCallID: String? = nil) {
         self.store = store
         store?.callStarted(CallRecord(recordID: recordID, callID: callID, sipCallID: sipCallID, direction: direction,
-                                      from: from, to: to, user: user, trunk: trunk))
+                                      from: from, to: to, user: user, trunk: trunk, instance: instance))
     }
 
     /// What routing learned: kept here and written once, with the answer or

@@ -95,7 +95,7 @@ public final class Gateway: @unchecked Sendable {
         if let store = try config.records.makeStore(logger: logger) {
             try await store.open()
             // Rows a killed or crashed earlier run left open are closed now.
-            let unfinished = try await store.markUnfinishedEndedByRestart(instance: RecordsInstance.localName)
+            let unfinished = try await store.markUnfinishedEndedByRestart(instance: config.records.instanceName)
             if unfinished > 0 { logger.notice("\(unfinished) call records left unfinished by the last run marked ended by restart") }
             try await eventLoop.submit { self.recordStore = store }.get()
         }

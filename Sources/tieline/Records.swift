@@ -29,7 +29,11 @@ struct RecordsCommand: AsyncParsableCommand {
             try await store.open()
             let records = try await store.recent(limit: limit)
             await store.close()
-            print(json ? RecordsOutput.json(records) : RecordsOutput.table(records))
+            if !json && records.isEmpty {
+                print("no call records yet in \(config.records)")
+            } else {
+                print(json ? RecordsOutput.json(records) : RecordsOutput.table(records))
+            }
         } catch let error as ExitCode {
             throw error
         } catch {

@@ -147,8 +147,11 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.records.backend, .sqlite(path: "/var/lib/calls.db"))
         XCTAssertEqual(config.logLevel, .debug)
 
-        let postgres = try loadConfig("records: { backend: postgres, postgres_url: \"postgres://app@db/calls\" }")
+        let postgres = try loadConfig("records: { backend: postgres, postgres_url: \"postgres://app@db/calls\", instance: gw-2 }")
         XCTAssertEqual(postgres.records.backend, .postgres(url: "postgres://app@db/calls"))
+        XCTAssertEqual(postgres.records.instanceName, "gw-2")
+        XCTAssertEqual(try loadConfig("records: { backend: off }").records.backend, .off)
+        XCTAssertThrowsError(try loadConfig("records: { instance: \"two words\" }"))
     }
 
     func testExamplesInTheDocumentationLoad() throws {

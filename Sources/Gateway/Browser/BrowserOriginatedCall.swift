@@ -56,7 +56,8 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
 
     func start() {
         gateway.browserCallStarted(self)
-        recorder = CallRecorder(store: gateway.recordStore, callID: "\(request.user)/\(request.id)",
+        recorder = CallRecorder(store: gateway.recordStore, instance: gateway.config.records.instanceName,
+                                callID: "\(request.user)/\(request.id)",
                                 direction: .browserToTrunk, from: request.user, to: request.to,
                                 user: request.user, trunk: nil)
         let run = gateway.dialplan.makeRun(DialplanCall(browser: request), log: logger)

@@ -47,7 +47,8 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
     func start() {
         gateway.browserCallStarted(self)
         let from = invite.request.headers.from?.uri.user ?? ""
-        recorder = CallRecorder(store: gateway.recordStore, callID: id, direction: .trunkToBrowser, from: from,
+        recorder = CallRecorder(store: gateway.recordStore, instance: gateway.config.records.instanceName,
+                                callID: id, direction: .trunkToBrowser, from: from,
                                 to: invite.request.uri.user ?? "", user: user,
                                 trunk: gateway.policy.trunk(forSource: invite.source.ipAddress)?.name,
                                 sipCallID: invite.request.headers.callID)

@@ -97,7 +97,7 @@ public enum ConfigLoader {
         return config
     }
 
-    private static let recordsKeys = ["backend", "path", "postgres_url"]
+    private static let recordsKeys = ["backend", "path", "postgres_url", "instance"]
 
     private enum RecordsBackendName: String, CaseIterable {
         case sqlite, postgres, off
@@ -107,6 +107,20 @@ public enum ConfigLoader {
                                       context: ConfigContext) throws(ConfigError) -> RecordsConfig {
         let defaultPath = context.absolutePath("records.sqlite", base: dataDirectory)
         guard let reader else { return RecordsConfig(backend: .sqlite(path: defaultPath)) }
+        var records = try decodeRecordsBackend(reader, defaultPath: defaultPath, dataDirectory: dataDirectory,
+                                               context: context)
+        if let instance = try reader.string("instance") {
+            guard instance.count <= 64, instance.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+                throw context.error(reader.mark(of: "instance"), "instance must be up to 64 letters, digits, '.', '_' "
+                    + "or '-', got \(ConfigContext.quoted(instance))")
+            }
+            records.instance = instance
+        }
+        return records
+    }
+
+    private static func decodeRecordsBackend(_ reader: MappingReader, defaultPath: String, dataDirectory: String,
+                                             context: ConfigContext) throws(ConfigError) -> RecordsConfig {
         switch try reader.choice("backend", RecordsBackendName.self) ?? .sqlite {
         case .off:
             for key in ["path", "postgres_url"] where reader.node(key) != nil {

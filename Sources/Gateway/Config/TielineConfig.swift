@@ -1,3 +1,4 @@
+import Records
 /// The whole gateway configuration, checked and with every default filled in.
 ///
 /// Built by `ConfigLoader` from `config/tieline.yaml` (docs/configuration.md
@@ -100,10 +101,18 @@ public struct RecordsConfig: Sendable, Equatable, CustomStringConvertible, Custo
     }
 
     public var backend: Backend
+    /// This gateway's name in its records; nil: the host name. Gateways that
+    /// share a PostgreSQL database need distinct names, since each marks only
+    /// its own unfinished rows at start.
+    public var instance: String?
 
-    public init(backend: Backend) {
+    public init(backend: Backend, instance: String? = nil) {
         self.backend = backend
+        self.instance = instance
     }
+
+    /// The name records are written and restart-marked under.
+    public var instanceName: String { instance ?? RecordsInstance.localName }
 
     // The PostgreSQL URL can carry a password, so it is never printed whole.
     public var description: String {

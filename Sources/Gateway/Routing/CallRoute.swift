@@ -60,7 +60,8 @@ extension Gateway {
     /// A trunk call the dialplan turned away still leaves a record.
     private func refuse(_ invite: IncomingInvite, trunk: TrunkConfig?, code: Int, reason: String?) {
         invite.reject(code, reason: reason)
-        let recorder = CallRecorder(store: recordStore, callID: invite.request.headers.callID ?? "",
+        let recorder = CallRecorder(store: recordStore, instance: config.records.instanceName,
+                                    callID: invite.request.headers.callID ?? "",
                                     direction: .trunkToBrowser, from: invite.request.headers.from?.uri.user ?? "",
                                     to: invite.request.uri.user ?? "", user: nil, trunk: trunk?.name,
                                     sipCallID: invite.request.headers.callID)
