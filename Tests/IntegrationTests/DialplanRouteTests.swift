@@ -97,8 +97,7 @@ final class DialplanRouteTests: XCTestCase {
         for (dialled, user) in [("bob", "bob"), ("1002", "bob")] {
             let decision = try await workspace.route(user: "alice", to: dialled)
             XCTAssertEqual(decision.steps, [.user(user)], dialled)
-            // The gateway does not connect two browsers yet, and route says so.
-            XCTAssertEqual(decision.end.code, 501, dialled)
+            XCTAssertEqual(decision.end.code, 200, dialled)
         }
         for (dialled, user) in [("alice", "alice"), ("1001", "alice")] {
             let decision = try await workspace.route(user: "bob", to: dialled)

@@ -22,11 +22,11 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
     let request: BrowserCallRequest
     var media: MediaSession?
     private var invite: OutgoingInvite?
-    private var dialog: Dialog?
+    var dialog: Dialog?
     /// The SDP the browser gets in `progress` and `answered`.
     var browserAnswer: String?
-    private var phoneAnswer = PhoneAnswer.none
-    private enum PhoneAnswer {
+    var phoneAnswer = PhoneAnswer.none
+    enum PhoneAnswer {
         case none
         case applying([@Sendable () -> Void])
         case applied
@@ -37,6 +37,8 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
     /// The gateway's own end of the call once the dialplan answered it.
     var application: MediaApplication?
     var recorder: CallRecorder?
+    /// While a bridge to another browser user rings or talks: that call's caller side.
+    var calleeLeg: BrowserCallerLeg?
     var wasAnswered = false
     /// Trunk attempts so far: a script that retries failures in a loop
     /// must not send INVITEs without end.
@@ -80,9 +82,8 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
                     continue
                 }
                 return bridge(trunk: trunk, number: number, options: options)
-            case .bridge(.user, _):
-                step = run.resume(.bridged(code: 501, reason: "calls between browser users are not supported yet",
-                                           answered: false))
+            case .bridge(.user(let name), _):
+                return bridge(user: name)
             case .bridge(.uri(let text), let options):
                 guard let (trunk, number) = Self.directTarget(text, gateway: gateway) else {
                     step = run.resume(.bridged(code: 416, reason: "not a SIP URI with a user and a host: \(text)",
@@ -162,7 +163,7 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
     /// call ends with the failure instead of failing over. The dialplan is
     /// resumed from the loop, not from inside the failure's own call chain,
     /// so a script that retries at once cannot grow the stack.
-    private func attemptFailed(code: Int, reason: String) {
+    func attemptFailed(code: Int, reason: String) {
         guard !finished, run != nil else { return }
         if case .none = phoneAnswer {} else { return finish(code: code, reason: reason) }
         loop.execute { [self] in
@@ -322,6 +323,7 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
         finished = true
         logger.info("call ended: \(reason)")
         if let dialog { dialog.bye() } else { invite?.cancel() }
+        calleeLeg?.callerLeft(reason)
         releaseMedia(status: wasAnswered ? 200 : 487, reason: reason)
     }
 
@@ -331,6 +333,7 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
         finished = true
         logger.info("call ended: \(code) \(reason)")
         if sendBye, let dialog { dialog.bye() } else if sendBye { invite?.cancel() }
+        calleeLeg?.callerLeft(reason)
         client.send(.hangup(call: request.id, code: code, reason: reason))
         releaseMedia(status: code, reason: reason)
     }

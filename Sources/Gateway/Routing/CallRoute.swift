@@ -36,7 +36,7 @@ extension Gateway {
         while true {
             switch step {
             case .bridge(.user(let user), _):
-                TrunkOriginatedCall(gateway: self, invite: invite, user: user).start()
+                IncomingBrowserCall(gateway: self, caller: SIPCallerLeg(invite: invite, gateway: self), user: user).start()
                 return
             case .bridge(.trunk, _), .bridge(.uri, _):
                 step = run.resume(.bridged(code: 403, reason: "calls from trunks are not sent out again",

@@ -52,9 +52,6 @@ public struct RouteDecision: Sendable {
                 } else if trunk != nil {
                     // The gateway never sends a trunk's call out to a trunk.
                     step = run.resume(.bridged(code: 403, reason: "calls from trunks are not sent out again", answered: false))
-                } else if case .user = target {
-                    step = run.resume(.bridged(code: 501, reason: "calls between browser users are not supported yet",
-                                               answered: false))
                 } else if answeredHere {
                     step = run.resume(.bridged(code: 501, reason: "a call the dialplan answered cannot be bridged yet",
                                                answered: false))

@@ -6,19 +6,20 @@ import SDP
 import SIP
 import Signaling
 
-/// A call from a trunk to a browser user: every logged-in connection of the
-/// user gets `incoming` with the gateway's WebRTC offer; the first `answer`
-/// wins and the others hear "answered elsewhere". 4xx/5xx rejects withdraw
-/// one connection, 6xx ends the call for all; when nobody is left the
-/// caller gets the last rejection (480 if none). Confined to the gateway's loop.
-final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
+/// A call to a browser user, from a trunk or from another browser (the
+/// `CallerLeg`): every logged-in connection of the user gets `incoming`
+/// with the gateway's WebRTC offer; the first `answer` wins and the others
+/// hear "answered elsewhere". 4xx/5xx rejects withdraw one connection, 6xx
+/// ends the call for all; when nobody is left the caller gets the last
+/// rejection (480 if none). Confined to the gateway's loop.
+final class IncomingBrowserCall: CallControl, @unchecked Sendable {
     private unowned let gateway: Gateway
-    let invite: IncomingInvite
+    let caller: CallerLeg
     let user: String
     let id: String
     private var media: MediaSession?
     private var phoneAnswer: [UInt8] = []
-    private var dialog: Dialog?
+    private var connected = false
     /// Connections still ringing, by identity.
     private var ringing: [ObjectIdentifier: SignalingClient] = [:]
     private var answering: SignalingClient?
@@ -32,9 +33,9 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
 
     private static let counter = NIOLockedValueBox(0)
 
-    init(gateway: Gateway, invite: IncomingInvite, user: String) {
+    init(gateway: Gateway, caller: CallerLeg, user: String) {
         self.gateway = gateway
-        self.invite = invite
+        self.caller = caller
         self.user = user
         id = "in-" + String(Self.counter.withLockedValue { $0 += 1; return $0 })
         var logger = gateway.logger
@@ -46,20 +47,21 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
 
     func start() {
         gateway.browserCallStarted(self)
-        let from = invite.request.headers.from?.uri.user ?? ""
-        recorder = CallRecorder(store: gateway.recordStore, instance: gateway.config.records.instanceName,
-                                callID: id, direction: .trunkToBrowser, from: from,
-                                to: invite.request.uri.user ?? "", user: user,
-                                trunk: gateway.policy.trunk(forSource: invite.source.ipAddress)?.name,
-                                sipCallID: invite.request.headers.callID)
-        invite.onCancelled = { [self] in
+        // A browser's call to a browser has its own record (the caller's side).
+        if caller is SIPCallerLeg {
+            recorder = CallRecorder(store: gateway.recordStore, instance: gateway.config.records.instanceName,
+                                    callID: id, direction: .trunkToBrowser, from: caller.callerNumber,
+                                    to: caller.calledNumber, user: user, trunk: caller.trunkName,
+                                    sipCallID: caller.sipCallID)
+        }
+        caller.onCancelled = { [self] in
             finish(toBrowsers: 487, reason: "the caller hung up", sip: nil)
         }
         let connections = gateway.browsers.connections(of: user)
         guard !connections.isEmpty, let engine = gateway.media else {
             return finish(toBrowsers: 480, reason: "", sip: (480, "Temporarily Unavailable"))
         }
-        let offerText = String(decoding: invite.request.body, as: UTF8.self)
+        let offerText = caller.offer
         Task {
             let session: MediaSession
             do {
@@ -86,10 +88,8 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
     }
 
     private func ring(_ connections: [SignalingClient], offer: String) {
-        let from = invite.request.headers.from
-        let caller = from?.uri.user ?? from?.uri.host ?? "unknown"
-        for client in connections where client.ring(id, from: caller, fromName: from?.displayName, to: user,
-                                                    sdp: offer, control: self) {
+        for client in connections where client.ring(id, from: caller.callerNumber, fromName: caller.callerName,
+                                                    to: user, sdp: offer, control: self) {
             ringing[ObjectIdentifier(client)] = client
         }
         guard !ringing.isEmpty else { return finish(toBrowsers: 480, reason: "", sip: (480, "Temporarily Unavailable")) }
@@ -103,9 +103,9 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
 
     func clientRinging(_ client: SignalingClient) {
         loop.execute { [self] in
-            guard !finished, !sentRinging, dialog == nil else { return }
+            guard !finished, !sentRinging, !connected else { return }
             sentRinging = true
-            invite.provisional(180)
+            caller.ringing()
         }
     }
 
@@ -135,11 +135,15 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
         guard answering === client else { return withdrawn() }
         answering = nil
         guard !finished else { return client.send(.hangup(call: id, code: 487, reason: "the caller hung up")) }
-        guard let dialog = invite.answer(body: phoneAnswer) else {
-            return finish(toBrowsers: 487, reason: "the caller hung up", sip: nil)
-        }
+        let answered = caller.answer(sdp: phoneAnswer, ended: { [self] reason in
+            connected = false
+            finish(toBrowsers: 200, reason: reason, sip: nil)
+        }, modify: { [self] offer in
+            media?.modifyAnswer(to: offer, address: gateway.config.media.publicAddress)
+        })
+        guard answered else { return finish(toBrowsers: 487, reason: "the caller hung up", sip: nil) }
         ringTimer?.cancel()
-        self.dialog = dialog
+        connected = true
         answeredBy = client
         ringing[ObjectIdentifier(client)] = nil
         for other in ringing.values { other.send(.hangup(call: id, code: 200, reason: "answered elsewhere")) }
@@ -147,17 +151,6 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
         client.confirmAnswer(id)
         logger.info("answered on \(client)")
         recorder?.answered()
-        dialog.onTerminated = { [self] reason in
-            self.dialog = nil
-            finish(toBrowsers: 200, reason: reason == .remoteBye ? "the caller hung up" : "\(reason)", sip: nil)
-        }
-        dialog.onModify = { [self] transaction in
-            guard let media, let text = String(validating: transaction.request.body, as: UTF8.self),
-                  let offer = try? PlainAudioDescription(SessionDescription.parse(text)) else {
-                return transaction.respond(488, reason: "Not Acceptable Here")
-            }
-            gateway.respondToModify(transaction, body: media.modifyAnswer(to: offer, address: gateway.config.media.publicAddress))
-        }
     }
 
     func clientReject(_ code: Int, from client: SignalingClient) {
@@ -182,7 +175,8 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
         guard !finished else { return }
         if answeredBy === client {
             logger.info("call ended: \(reason)")
-            dialog?.bye()
+            if connected { caller.hangUp() }
+            connected = false
             return finish(toBrowsers: nil, reason: reason, sip: nil)
         }
         if answering === client { answering = nil }
@@ -201,7 +195,8 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
             for await event in session.events {
                 if case .ended(let reason) = event {
                     loop.execute {
-                        self.dialog?.bye()
+                        if self.connected { self.caller.hangUp() }
+                        self.connected = false
                         self.finish(toBrowsers: 200, reason: "media ended: \(reason)", sip: (480, "Media Failed"))
                     }
                 }
@@ -225,8 +220,8 @@ final class TrunkOriginatedCall: CallControl, @unchecked Sendable {
             answeredBy?.send(.hangup(call: id, code: browserCode, reason: reason))
         }
         ringing = [:]
-        if let sip, invite.state == .pending { invite.reject(sip.0, reason: sip.1) }
-        invite.onCancelled = nil
+        if let sip, caller.isPending { caller.reject(sip.0, reason: sip.1) }
+        caller.onCancelled = nil
         logger.info("call ended: \(reason.isEmpty ? "\(sip?.0 ?? 0)" : reason)")
         let status = answeredBy != nil ? 200 : sip?.0 ?? browserCode ?? 487
         releaseMedia(status: status, reason: reason.isEmpty ? (sip?.1 ?? "") : reason)

@@ -1,0 +1,139 @@
+import Media
+import SDP
+import Signaling
+
+// A browser calling another browser user (`bridge("user:NAME")`): the
+// caller's media session offers plain RTP on loopback to a second session,
+// which the callee's browsers are rung with exactly as for a trunk's call
+// (`IncomingBrowserCall`). Each session transcodes its browser's Opus to
+// G.722 (or PCMU), so the two talk over a wideband RTP hop on this machine.
+extension BrowserOriginatedCall {
+    func bridge(user name: String) {
+        guard application == nil else {
+            return attemptFailed(code: 501, reason: "a call the dialplan answered cannot be bridged yet")
+        }
+        guard name != request.user || gateway.browsers.connections(of: name).count > 1 else {
+            return attemptFailed(code: 486, reason: "calling yourself")
+        }
+        recorder?.routed(to: name, trunk: nil, sipCallID: nil)
+        withMedia { [self] media in
+            let address = Self.loopbackTarget(gateway.config.media.bindAddress)
+            let offer = media.phoneOffer(address: address, codecs: [.g722, .pcmu]).serialize()
+            let leg = BrowserCallerLeg(call: self, offer: offer, called: name)
+            calleeLeg = leg
+            IncomingBrowserCall(gateway: gateway, caller: leg, user: name).start()
+        }
+    }
+
+    /// The callee answered with `sdp`: the caller's session takes it, then
+    /// the caller hears `answered`.
+    func calleeAnswered(_ sdp: [UInt8]) {
+        guard let media, !finished else { return }
+        wasAnswered = true
+        Task {
+            do {
+                try await media.acceptPhoneAnswer(SessionDescription.parse(String(decoding: sdp, as: UTF8.self)))
+                loop.execute {
+                    guard !self.finished, let browserAnswer = self.browserAnswer else { return }
+                    self.recorder?.answered()
+                    self.client.send(.answered(call: self.request.id, sdp: browserAnswer))
+                }
+            } catch {
+                loop.execute { self.finish(code: 488, reason: "the callee's media cannot be used: \(error)") }
+            }
+        }
+    }
+
+    /// The media session for the caller's browser, made once.
+    private func withMedia(_ next: @escaping (MediaSession) -> Void) {
+        if let media { return next(media) }
+        guard let engine = gateway.media else { return attemptFailed(code: 503, reason: "no media engine") }
+        let offerText = request.sdp
+        let next = LoopBound(next)
+        Task {
+            let session: MediaSession
+            do {
+                session = try await engine.makeSession()
+            } catch {
+                return loop.execute { self.finish(code: 503, reason: "no media ports free") }
+            }
+            do {
+                let answer = try await session.answerBrowserOffer(SessionDescription.parse(offerText))
+                loop.execute {
+                    guard !self.finished else { return Task { await session.close(reason: "call ended") }.discardResult() }
+                    self.media = session
+                    self.watch(session)
+                    self.browserAnswer = answer.serialize()
+                    next.value(session)
+                }
+            } catch {
+                await session.close(reason: "offer refused")
+                loop.execute { self.finish(code: 488, reason: "the offer cannot be used: \(error)") }
+            }
+        }
+    }
+}
+
+/// The calling browser as the caller of an `IncomingBrowserCall`.
+final class BrowserCallerLeg: CallerLeg {
+    private weak var call: BrowserOriginatedCall?
+    let offer: String
+    let calledNumber: String
+    var onCancelled: (() -> Void)?
+    private(set) var isPending = true
+    private var ended: ((String) -> Void)?
+
+    init(call: BrowserOriginatedCall, offer: String, called: String) {
+        self.call = call
+        self.offer = offer
+        calledNumber = called
+    }
+
+    var callerNumber: String { call?.request.user ?? "" }
+    var callerName: String? { nil }
+    var sipCallID: String? { nil }
+    var trunkName: String? { nil }
+    var direction: String { "browser-to-browser" }
+
+    func ringing() {
+        guard let call else { return }
+        call.client.send(.ringing(call: call.request.id))
+    }
+
+    func answer(sdp: [UInt8], ended: @escaping (String) -> Void,
+                modify: @escaping (PlainAudioDescription) -> [UInt8]?) -> Bool {
+        guard isPending, let call, !call.finished else { return false }
+        isPending = false
+        self.ended = ended
+        call.calleeAnswered(sdp)
+        return true
+    }
+
+    func reject(_ code: Int, reason: String?) {
+        guard isPending else { return }
+        isPending = false
+        call?.calleeLeg = nil
+        call?.attemptFailed(code: code, reason: reason ?? "the user did not answer")
+    }
+
+    func hangUp() {
+        ended = nil
+        call?.finish(code: 200, reason: "the far end hung up")
+    }
+
+    /// The caller's browser left: the callee stops ringing, or hears the end.
+    func callerLeft(_ reason: String) {
+        if isPending {
+            isPending = false
+            onCancelled?()
+        } else if let ended {
+            self.ended = nil
+            ended(reason)
+        }
+        onCancelled = nil
+    }
+}
+
+private extension Task {
+    func discardResult() {}
+}

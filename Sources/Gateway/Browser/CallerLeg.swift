@@ -1,0 +1,91 @@
+import Media
+import SDP
+import SIP
+
+/// Where a call to a browser user comes from: a trunk's INVITE, or another
+/// browser's call through the dialplan. `IncomingBrowserCall` rings the
+/// user's connections and speaks to the caller only through this.
+/// Confined to the gateway's loop.
+protocol CallerLeg: AnyObject {
+    /// The caller's plain RTP/AVP offer.
+    var offer: String { get }
+    var callerNumber: String { get }
+    var callerName: String? { get }
+    var calledNumber: String { get }
+    var sipCallID: String? { get }
+    var trunkName: String? { get }
+    var direction: String { get }
+    /// The caller gave up before the answer.
+    var onCancelled: (() -> Void)? { get set }
+    /// Still waiting for an answer or a rejection.
+    var isPending: Bool { get }
+    /// The callee's side rings (180).
+    func ringing()
+    /// Answers with our SDP; false when the caller is already gone. Later,
+    /// `ended` says the caller hung up, and `modify` answers a change of the
+    /// caller's media (a SIP re-INVITE), or nil to refuse it.
+    func answer(sdp: [UInt8], ended: @escaping (String) -> Void,
+                modify: @escaping (PlainAudioDescription) -> [UInt8]?) -> Bool
+    func reject(_ code: Int, reason: String?)
+    /// The callee hung up after the answer.
+    func hangUp()
+}
+
+/// A trunk's INVITE as the caller.
+final class SIPCallerLeg: CallerLeg {
+    let invite: IncomingInvite
+    private unowned let gateway: Gateway
+    private var dialog: Dialog?
+
+    init(invite: IncomingInvite, gateway: Gateway) {
+        self.invite = invite
+        self.gateway = gateway
+    }
+
+    var offer: String { String(decoding: invite.request.body, as: UTF8.self) }
+    var callerNumber: String {
+        let from = invite.request.headers.from
+        return from?.uri.user ?? from?.uri.host ?? "unknown"
+    }
+    var callerName: String? { invite.request.headers.from?.displayName }
+    var calledNumber: String { invite.request.uri.user ?? "" }
+    var sipCallID: String? { invite.request.headers.callID }
+    var trunkName: String? { gateway.policy.trunk(forSource: invite.source.ipAddress)?.name }
+    var direction: String { "trunk-to-browser" }
+    var onCancelled: (() -> Void)? {
+        get { invite.onCancelled }
+        set { invite.onCancelled = newValue }
+    }
+    var isPending: Bool { invite.state == .pending }
+
+    func ringing() { invite.provisional(180) }
+
+    func answer(sdp: [UInt8], ended: @escaping (String) -> Void,
+                modify: @escaping (PlainAudioDescription) -> [UInt8]?) -> Bool {
+        guard let dialog = invite.answer(body: sdp) else { return false }
+        self.dialog = dialog
+        dialog.onTerminated = { [self] reason in
+            self.dialog = nil
+            ended(reason == .remoteBye ? "the caller hung up" : "\(reason)")
+        }
+        dialog.onModify = { [gateway] transaction in
+            guard let text = String(validating: transaction.request.body, as: UTF8.self),
+                  let offer = try? PlainAudioDescription(SessionDescription.parse(text)),
+                  let body = modify(offer) else {
+                return transaction.respond(488, reason: "Not Acceptable Here")
+            }
+            gateway.respondToModify(transaction, body: body)
+        }
+        return true
+    }
+
+    func reject(_ code: Int, reason: String?) {
+        guard invite.state == .pending else { return }
+        invite.reject(code, reason: reason)
+    }
+
+    func hangUp() {
+        dialog?.bye()
+        dialog = nil
+    }
+}
