@@ -1,5 +1,6 @@
 import Media
 import SDP
+import SIP
 import Signaling
 
 // A browser calling another browser user (`bridge("user:NAME")`): the
@@ -29,12 +30,12 @@ extension BrowserOriginatedCall {
     /// the caller hears `answered`.
     func calleeAnswered(_ sdp: [UInt8]) {
         guard let media, !finished else { return }
-        wasAnswered = true
         Task {
             do {
                 try await media.acceptPhoneAnswer(SessionDescription.parse(String(decoding: sdp, as: UTF8.self)))
                 loop.execute {
                     guard !self.finished, let browserAnswer = self.browserAnswer else { return }
+                    self.wasAnswered = true
                     self.recorder?.answered()
                     self.client.send(.answered(call: self.request.id, sdp: browserAnswer))
                 }
@@ -94,6 +95,9 @@ final class BrowserCallerLeg: CallerLeg {
     var sipCallID: String? { nil }
     var trunkName: String? { nil }
     var direction: String { "browser-to-browser" }
+    var answerAddress: String {
+        call.map { BrowserOriginatedCall.loopbackTarget($0.gateway.config.media.bindAddress) } ?? "127.0.0.1"
+    }
 
     func ringing() {
         guard let call else { return }
@@ -113,7 +117,7 @@ final class BrowserCallerLeg: CallerLeg {
         guard isPending else { return }
         isPending = false
         call?.calleeLeg = nil
-        call?.attemptFailed(code: code, reason: reason ?? "the user did not answer")
+        call?.attemptFailed(code: code, reason: reason ?? SIPResponse.defaultReasonPhrase(code))
     }
 
     func hangUp() {

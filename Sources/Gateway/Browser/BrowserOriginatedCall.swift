@@ -72,6 +72,13 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
     func perform(_ first: DialplanStep) {
         var step = first
         while !finished, let run {
+            if case .bridge = step {
+                attempts += 1
+                guard attempts <= Self.maximumAttempts else {
+                    logger.error("dialplan tried more than \(Self.maximumAttempts) bridges; ending the call")
+                    return finish(code: 500, reason: "too many bridge attempts")
+                }
+            }
             switch step {
             case .bridge where application != nil:
                 step = run.resume(.bridged(code: 501, reason: "a call the dialplan answered cannot be bridged yet",
@@ -111,11 +118,6 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
     /// One attempt through a trunk; the media session is made for the first
     /// and kept for any after it.
     private func bridge(trunk: TrunkConfig, number: String, options: BridgeOptions) {
-        attempts += 1
-        guard attempts <= Self.maximumAttempts else {
-            logger.error("dialplan tried more than \(Self.maximumAttempts) bridges; ending the call")
-            return finish(code: 500, reason: "too many bridge attempts")
-        }
         logger.info("browser call to \(number) via \(trunk.name)")
         let direct = gateway.config.trunk(named: trunk.name) == nil
         recorder?.routed(to: direct ? trunk.name : number, trunk: direct ? nil : trunk.name, sipCallID: nil)

@@ -15,6 +15,10 @@ protocol CallerLeg: AnyObject {
     var sipCallID: String? { get }
     var trunkName: String? { get }
     var direction: String { get }
+    /// The address our answer to `offer` names for our media: what the
+    /// caller can reach (the public address for a trunk, loopback for a
+    /// browser's session on this machine).
+    var answerAddress: String { get }
     /// The caller gave up before the answer.
     var onCancelled: (() -> Void)? { get set }
     /// Still waiting for an answer or a rejection.
@@ -52,6 +56,7 @@ final class SIPCallerLeg: CallerLeg {
     var sipCallID: String? { invite.request.headers.callID }
     var trunkName: String? { gateway.policy.trunk(forSource: invite.source.ipAddress)?.name }
     var direction: String { "trunk-to-browser" }
+    var answerAddress: String { gateway.config.media.publicAddress }
     var onCancelled: (() -> Void)? {
         get { invite.onCancelled }
         set { invite.onCancelled = newValue }

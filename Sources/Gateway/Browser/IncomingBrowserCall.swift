@@ -71,7 +71,7 @@ final class IncomingBrowserCall: CallControl, @unchecked Sendable {
             }
             do {
                 let answer = try await session.answerPhoneOffer(SessionDescription.parse(offerText),
-                                                                address: gateway.config.media.publicAddress)
+                                                                address: caller.answerAddress)
                 let browserOffer = session.browserOffer().serialize()
                 loop.execute {
                     self.media = session
@@ -122,8 +122,10 @@ final class IncomingBrowserCall: CallControl, @unchecked Sendable {
                     loop.execute { self.answered(by: client) }
                 } catch {
                     loop.execute {
-                        self.answering = nil
+                        guard !self.finished else { return }
+                        if self.answering === client { self.answering = nil }
                         client.send(.error(code: 488, reason: "the answer cannot be used: \(error)", call: self.id))
+                        self.withdrawn()
                     }
                 }
             }
@@ -132,7 +134,7 @@ final class IncomingBrowserCall: CallControl, @unchecked Sendable {
 
     private func answered(by client: SignalingClient) {
         // The answering connection may have closed while its SDP was applied.
-        guard answering === client else { return withdrawn() }
+        guard answering === client, ringing[ObjectIdentifier(client)] != nil else { return withdrawn() }
         answering = nil
         guard !finished else { return client.send(.hangup(call: id, code: 487, reason: "the caller hung up")) }
         let answered = caller.answer(sdp: phoneAnswer, ended: { [self] reason in
@@ -156,6 +158,8 @@ final class IncomingBrowserCall: CallControl, @unchecked Sendable {
     func clientReject(_ code: Int, from client: SignalingClient) {
         loop.execute { [self] in
             guard !finished, ringing.removeValue(forKey: ObjectIdentifier(client)) != nil else { return }
+            // A reject while its own answer is being applied withdraws that answer.
+            if answering === client { answering = nil }
             lastRejection = code
             if code >= 600 {
                 return finish(toBrowsers: code, reason: "declined", sip: (code, nil))
