@@ -45,6 +45,36 @@ final class BrowserToBrowserTests: XCTestCase {
         await fixture.stop()
     }
 
+    /// Bob's browser rings but never answers: after the dialplan's
+    /// ring_timeout Alice hears 408 (the protocol's "nobody answered") and
+    /// Bob's browser hears the call end.
+    func testNobodyAnswersWithinTheRingTimeoutIs408() async throws {
+        let scripts = FileManager.default.temporaryDirectory.appendingPathComponent("tieline-ring-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scripts) }
+        let script = scripts.appendingPathComponent("ring.lua").path
+        try """
+            call:bridge("user:" .. call.to, {ring_timeout = 2})
+
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        let fixture = try await GatewayFixture(
+            trunks: [TrunkSpec(port: freePort(udp: true))],
+            extraUsers: #"  - { name: bob, password: "bob-secret" }"#, browsers: true, dialplan: script)
+        // Bob's browser gets the call but waits far longer than the ring timeout.
+        async let bob = BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "bob", "--password", "bob-secret",
+                                          "--answer", "--answer-delay", "6"])
+        try await waitForLogin("bob", fixture)
+        let alice = try await BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice",
+                                                "--password", "alice-secret", "--call", "bob"])
+        let ended = alice["ended"] as? [String: Any]
+        XCTAssertEqual(ended?["code"] as? Int, 408, "\(alice)")
+        XCTAssertTrue(BrowserPhone.messageTypes(alice).contains("ringing"), "bob's browser rang first: \(alice)")
+        let callee = try await bob
+        XCTAssertNotNil(callee["incoming"], "\(callee)")
+        await fixture.assertNothingLeft(within: 3)
+        await fixture.stop()
+    }
+
     private func waitForLogin(_ user: String, _ fixture: GatewayFixture) async throws {
         for _ in 0..<200 {
             if fixture.gateway.loggedInUsers.contains(user) { return }

@@ -1,3 +1,4 @@
+import Dialplan
 import Media
 import SDP
 import SIP
@@ -9,7 +10,7 @@ import Signaling
 // (`IncomingBrowserCall`). Each session transcodes its browser's Opus to
 // G.722 (or PCMU), so the two talk over a wideband RTP hop on this machine.
 extension BrowserOriginatedCall {
-    func bridge(user name: String) {
+    func bridge(user name: String, options: BridgeOptions) {
         guard application == nil else {
             return attemptFailed(code: 501, reason: "a call the dialplan answered cannot be bridged yet")
         }
@@ -22,7 +23,7 @@ extension BrowserOriginatedCall {
             let offer = media.phoneOffer(address: address, codecs: [.g722, .pcmu]).serialize()
             let leg = BrowserCallerLeg(call: self, offer: offer, called: name)
             calleeLeg = leg
-            IncomingBrowserCall(gateway: gateway, caller: leg, user: name).start()
+            IncomingBrowserCall(gateway: gateway, caller: leg, user: name, ringTimeout: options.ringTimeout).start()
         }
     }
 
@@ -95,6 +96,7 @@ final class BrowserCallerLeg: CallerLeg {
     var sipCallID: String? { nil }
     var trunkName: String? { nil }
     var direction: String { "browser-to-browser" }
+    var noAnswer: (code: Int, reason: String?) { (408, "not answered in time") }
     var answerAddress: String {
         call.map { BrowserOriginatedCall.loopbackTarget($0.gateway.config.media.bindAddress) } ?? "127.0.0.1"
     }

@@ -89,8 +89,8 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
                     continue
                 }
                 return bridge(trunk: trunk, number: number, options: options)
-            case .bridge(.user(let name), _):
-                return bridge(user: name)
+            case .bridge(.user(let name), let options):
+                return bridge(user: name, options: options)
             case .bridge(.uri(let text), let options):
                 guard let (trunk, number) = Self.directTarget(text, gateway: gateway) else {
                     step = run.resume(.bridged(code: 416, reason: "not a SIP URI with a user and a host: \(text)",

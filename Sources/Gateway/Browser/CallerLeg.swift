@@ -19,6 +19,9 @@ protocol CallerLeg: AnyObject {
     /// caller can reach (the public address for a trunk, loopback for a
     /// browser's session on this machine).
     var answerAddress: String { get }
+    /// What the caller hears when no browser answered in time: 480 on SIP
+    /// (RFC 3261 §21.4.18), 408 to a browser (signaling-protocol.md).
+    var noAnswer: (code: Int, reason: String?) { get }
     /// The caller gave up before the answer.
     var onCancelled: (() -> Void)? { get set }
     /// Still waiting for an answer or a rejection.
@@ -57,6 +60,7 @@ final class SIPCallerLeg: CallerLeg {
     var trunkName: String? { gateway.policy.trunk(forSource: invite.source.ipAddress)?.name }
     var direction: String { "trunk-to-browser" }
     var answerAddress: String { gateway.config.media.publicAddress }
+    var noAnswer: (code: Int, reason: String?) { (480, "No Answer") }
     var onCancelled: (() -> Void)? {
         get { invite.onCancelled }
         set { invite.onCancelled = newValue }

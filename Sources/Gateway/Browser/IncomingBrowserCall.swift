@@ -33,10 +33,14 @@ final class IncomingBrowserCall: CallControl, @unchecked Sendable {
 
     private static let counter = NIOLockedValueBox(0)
 
-    init(gateway: Gateway, caller: CallerLeg, user: String) {
+    /// How long the browsers ring: the dialplan's `ring_timeout`, else `sip.invite_timeout`.
+    private let ringTimeout: TimeAmount
+
+    init(gateway: Gateway, caller: CallerLeg, user: String, ringTimeout seconds: Double? = nil) {
         self.gateway = gateway
         self.caller = caller
         self.user = user
+        ringTimeout = seconds.map { .milliseconds(Int64($0 * 1000)) } ?? TimeAmount(gateway.config.sip.inviteTimeout)
         id = "in-" + String(Self.counter.withLockedValue { $0 += 1; return $0 })
         var logger = gateway.logger
         logger[metadataKey: "call"] = "\(id)"
@@ -94,8 +98,8 @@ final class IncomingBrowserCall: CallControl, @unchecked Sendable {
         }
         guard !ringing.isEmpty else { return finish(toBrowsers: 480, reason: "", sip: (480, "Temporarily Unavailable")) }
         logger.info("ringing \(user) on \(ringing.count) connection(s)")
-        ringTimer = loop.scheduleTask(in: TimeAmount(gateway.config.sip.inviteTimeout)) { [self] in
-            finish(toBrowsers: 408, reason: "not answered in time", sip: (480, "No Answer"))
+        ringTimer = loop.scheduleTask(in: ringTimeout) { [self] in
+            finish(toBrowsers: 408, reason: "not answered in time", sip: caller.noAnswer)
         }
     }
 
