@@ -45,35 +45,6 @@ extension BrowserOriginatedCall {
             }
         }
     }
-
-    /// The media session for the caller's browser, made once.
-    private func withMedia(_ next: @escaping (MediaSession) -> Void) {
-        if let media { return next(media) }
-        guard let engine = gateway.media else { return attemptFailed(code: 503, reason: "no media engine") }
-        let offerText = request.sdp
-        let next = LoopBound(next)
-        Task {
-            let session: MediaSession
-            do {
-                session = try await engine.makeSession()
-            } catch {
-                return loop.execute { self.finish(code: 503, reason: "no media ports free") }
-            }
-            do {
-                let answer = try await session.answerBrowserOffer(SessionDescription.parse(offerText))
-                loop.execute {
-                    guard !self.finished else { return Task { await session.close(reason: "call ended") }.discardResult() }
-                    self.media = session
-                    self.watch(session)
-                    self.browserAnswer = answer.serialize()
-                    next.value(session)
-                }
-            } catch {
-                await session.close(reason: "offer refused")
-                loop.execute { self.finish(code: 488, reason: "the offer cannot be used: \(error)") }
-            }
-        }
-    }
 }
 
 /// The calling browser as the caller of an `IncomingBrowserCall`.
@@ -138,8 +109,4 @@ final class BrowserCallerLeg: CallerLeg {
         }
         onCancelled = nil
     }
-}
-
-private extension Task {
-    func discardResult() {}
 }

@@ -121,14 +121,12 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
         logger.info("browser call to \(number) via \(trunk.name)")
         let direct = gateway.config.trunk(named: trunk.name) == nil
         recorder?.routed(to: direct ? trunk.name : number, trunk: direct ? nil : trunk.name, sipCallID: nil)
-        if let media {
-            let codecs = Self.phoneCodecs(trunk: trunk, options: options)
-            let offer = media.phoneOffer(address: gateway.config.media.publicAddress, codecs: codecs)
+        withMedia { [self] media in
+            let offer = media.phoneOffer(address: gateway.config.media.publicAddress,
+                                         codecs: Self.phoneCodecs(trunk: trunk, options: options))
             phoneAnswer = .none
-            return sendInvite(trunk: trunk, number: number, options: options, offer: Array(offer.serialize().utf8))
+            sendInvite(trunk: trunk, number: number, options: options, offer: Array(offer.serialize().utf8))
         }
-        guard let engine = gateway.media else { return attemptFailed(code: 503, reason: "no media engine") }
-        Task { await prepareMedia(engine: engine, trunk: trunk, number: number, options: options) }
     }
 
     /// A SIP URI the dialplan names (`sip:2001@pbx.example.org;transport=tcp`)
@@ -174,30 +172,33 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
         }
     }
 
-    /// Binds the media session and answers the browser's offer off the loop,
-    /// then sends the INVITE from the loop.
-    private func prepareMedia(engine: MediaEngine, trunk: TrunkConfig, number: String, options: BridgeOptions) async {
-        let session: MediaSession
-        let answer: SessionDescription
-        do {
-            session = try await engine.makeSession()
-        } catch {
-            return loop.execute { self.finish(code: 503, reason: "no media ports free") }
-        }
-        do {
-            answer = try await session.answerBrowserOffer(SessionDescription.parse(request.sdp))
-        } catch {
-            await session.close(reason: "offer refused")
-            return loop.execute { self.finish(code: 488, reason: "the offer cannot be used: \(error)") }
-        }
-        let offer = session.phoneOffer(address: gateway.config.media.publicAddress,
-                                       codecs: Self.phoneCodecs(trunk: trunk, options: options))
-        loop.execute {
-            self.media = session
-            self.watch(session)
-            guard !self.finished else { return self.releaseMedia() }
-            self.browserAnswer = answer.serialize()
-            self.sendInvite(trunk: trunk, number: number, options: options, offer: Array(offer.serialize().utf8))
+    /// The media session for the caller's browser, made once (bound and
+    /// the browser's offer answered off the loop), then `next` on the loop.
+    func withMedia(_ next: @escaping (MediaSession) -> Void) {
+        if let media { return next(media) }
+        guard let engine = gateway.media else { return attemptFailed(code: 503, reason: "no media engine") }
+        let offerText = request.sdp
+        let next = LoopBound(next)
+        Task {
+            let session: MediaSession
+            do {
+                session = try await engine.makeSession()
+            } catch {
+                return loop.execute { self.finish(code: 503, reason: "no media ports free") }
+            }
+            do {
+                let answer = try await session.answerBrowserOffer(SessionDescription.parse(offerText))
+                loop.execute {
+                    self.media = session
+                    self.watch(session)
+                    guard !self.finished else { return self.releaseMedia() }
+                    self.browserAnswer = answer.serialize()
+                    next.value(session)
+                }
+            } catch {
+                await session.close(reason: "offer refused")
+                loop.execute { self.finish(code: 488, reason: "the offer cannot be used: \(error)") }
+            }
         }
     }
 
