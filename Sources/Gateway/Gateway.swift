@@ -99,18 +99,19 @@ public final class Gateway: @unchecked Sendable {
             if unfinished > 0 { logger.notice("\(unfinished) call records left unfinished by the last run marked ended by restart") }
             try await eventLoop.submit { self.recordStore = store }.get()
         }
+        guard let sockets = userAgent.sockets else { throw GatewayError.configuration("the SIP user agent has no sockets") }
         var bound: [BoundListener] = []
         for listener in config.sip.listeners {
             let transport = SIPTransport(listener.transport)
             let address: SocketAddress
             switch transport {
             case .udp:
-                address = try await userAgent.transport.bindUDP(host: listener.host, port: listener.port).get()
+                address = try await sockets.bindUDP(host: listener.host, port: listener.port).get()
             case .tcp:
-                address = try await userAgent.transport.listen(.tcp, host: listener.host, port: listener.port).get()
+                address = try await sockets.listen(.tcp, host: listener.host, port: listener.port).get()
             case .tls:
                 let context = try Self.serverTLSContext(listener)
-                address = try await userAgent.transport.listen(.tls, host: listener.host, port: listener.port,
+                address = try await sockets.listen(.tls, host: listener.host, port: listener.port,
                                                                tls: context).get()
             }
             bound.append(BoundListener(transport: transport, address: address))
@@ -174,7 +175,8 @@ public final class Gateway: @unchecked Sendable {
             let aor = SIPURI(scheme: "sip", user: trunk.username ?? "tieline", host: trunk.fromDomain)
             let client = RegistrationClient(userAgent: userAgent, parameters: .init(
                 registrar: endpoint, addressOfRecord: aor, registrarURI: SIPURI(host: trunk.fromDomain),
-                credentials: credentials(for: trunk), expires: trunk.registerExpiresSeconds))
+                credentials: credentials(for: trunk), expires: trunk.registerExpiresSeconds,
+                contactUser: trunk.registrationContactUser))
             client.onStateChange = { [logger] state in
                 logger.info("trunk \(trunk.name) registration: \(state)")
             }
@@ -224,7 +226,7 @@ public final class Gateway: @unchecked Sendable {
     // MARK: calls
 
     private func receiveInvite(_ invite: IncomingInvite) {
-        let trunk = policy.trunk(forSource: invite.source.ipAddress)
+        let trunk = policy.trunk(for: invite.request, source: invite.source.ipAddress)
         // Without media (the SIP-only tests) every call is answered as the
         // foundation's tests expect; with media the dialplan decides.
         guard media == nil else { return routeTrunkCall(invite, trunk: trunk) }

@@ -26,6 +26,19 @@ struct SourcePolicy: Sendable {
         trunks.first { trunk in trunk.allowedSources.contains { $0.contains(ip) } }
     }
 
+    /// The trunk a request comes in through: the one whose registration
+    /// contact it is addressed to (a registrar's retarget), when that trunk
+    /// allows the source (two accounts at one carrier share its addresses),
+    /// else the first whose sources include the address.
+    func trunk(for request: SIPRequest, source ip: String) -> TrunkConfig? {
+        if let user = request.uri.user,
+           let named = trunks.first(where: { $0.register && $0.registrationContactUser == user }),
+           named.allowsSource(ip) {
+            return named
+        }
+        return trunk(forSource: ip)
+    }
+
     func authorize(_ request: SIPRequest, source: SIPEndpoint) -> RequestAuthorization {
         if trunk(forSource: source.ipAddress) != nil { return .allow }
         for name in ["Proxy-Authorization", "Authorization"] {

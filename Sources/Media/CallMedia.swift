@@ -56,6 +56,11 @@ public final class CallMedia {
 
     public var hasBridge: Bool { bridge != nil }
 
+    /// Whether the phone may be sent RTP: false while our SDP toward it says
+    /// recvonly or inactive, or it named 0.0.0.0 (a hold, RFC 3264 §8.4).
+    /// Nothing goes to it then but RTCP; the browser side hears silence.
+    public var sendsToPhone = true
+
     /// Points the media at another transport (the owner, once it exists).
     public func rebind(transport: any MediaTransport) {
         self.transport = transport
@@ -98,7 +103,7 @@ public final class CallMedia {
     /// target yet.
     @discardableResult
     public func signalDTMF(_ digit: Character, ended: Bool, milliseconds: Int, now: Double) -> Bool {
-        guard failure == nil, let bridge, bridge.configuration.phoneTelephoneEvent != nil,
+        guard failure == nil, sendsToPhone, let bridge, bridge.configuration.phoneTelephoneEvent != nil,
               let target = phone.rtpTarget else { return false }
         bridge.toPhone.signal(digit: digit, ended: ended, milliseconds: milliseconds, now: now) { packet, count in
             transport.send(UnsafeRawBufferPointer(rebasing: packet[0..<count]), to: target, on: .phoneRTP)
@@ -134,7 +139,7 @@ public final class CallMedia {
         case .rtcp(let plain):
             browserRTCP.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<plain]), now: now)
         case .rtp(let plain):
-            guard let bridge, let target = phone.rtpTarget else { return }
+            guard sendsToPhone, let bridge, let target = phone.rtpTarget else { return }
             let report = bridge.fromBrowser(UnsafeRawBufferPointer(rebasing: buffer[0..<plain]), now: now) { packet, count in
                 transport.send(UnsafeRawBufferPointer(rebasing: packet[0..<count]), to: target, on: .phoneRTP)
             }

@@ -66,7 +66,8 @@ extension MediaSession {
         PlainAudioDescription(address: address, port: UInt16(phonePort), codecs: codecs.map(\.sdp),
                               telephoneEvents: [.telephoneEvent(payloadType: telephoneEventPayloadType)],
                               ptime: packetTime, direction: .sendrecv)
-            .sessionDescription(sessionID: UInt64(phoneSSRC), sessionVersion: 1)
+            .sessionDescription(sessionID: UInt64(phoneSSRC), sessionVersion: 0)
+            .stampedForPhone(self)
     }
 
     /// Takes the phone's answer (or any description of where the phone is and what it speaks).
@@ -96,7 +97,8 @@ extension MediaSession {
         return PlainAudioDescription(address: address, port: UInt16(phonePort), codecs: [codec],
                                      telephoneEvents: event.map { [$0] } ?? [], ptime: packetTime,
                                      direction: remote.direction.reversed)
-            .sessionDescription(sessionID: UInt64(phoneSSRC), sessionVersion: 1)
+            .sessionDescription(sessionID: UInt64(phoneSSRC), sessionVersion: 0)
+            .stampedForPhone(self)
     }
 
     // MARK: internals

@@ -1,6 +1,8 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import SDP
 import SecureMedia
 
 /// One call's media on the network: `CallMedia` (WebRTC leg, phone leg,
@@ -22,6 +24,9 @@ public final class MediaSession: MediaTransport, @unchecked Sendable {
     /// Offer/answer state of each leg (see MediaSession+Negotiation), on the loop.
     var browserNegotiated: NegotiatedBrowser?
     var phoneNegotiated: NegotiatedPhone?
+    /// The o= line of every description the phone gets from this session
+    /// (RFC 3264 §8): made on the caller's thread, so behind a lock.
+    let phoneVersion: NIOLockedValueBox<LocalDescriptionVersion>
 
     public var iceUfrag: String { media.iceUfrag }
     public var icePassword: String { media.icePassword }
@@ -54,6 +59,7 @@ public final class MediaSession: MediaTransport, @unchecked Sendable {
         scratch.initializeMemory(as: UInt8.self, repeating: 0)
         outgoing = ByteBufferAllocator().buffer(capacity: 2048)
         media = CallMedia(dtls: dtls, configuration: configuration, transport: Placeholder.shared)
+        phoneVersion = NIOLockedValueBox(LocalDescriptionVersion(sessionID: UInt64(media.phoneSSRC)))
         media.rebind(transport: self)
         media.onEvent = { [unowned self] event in
             if case .browserConnected(let profile) = event {

@@ -78,7 +78,7 @@ final class BrowserCallerLeg: CallerLeg {
     }
 
     func answer(sdp: [UInt8], ended: @escaping (String) -> Void,
-                modify: @escaping (PlainAudioDescription) -> [UInt8]?) -> Bool {
+                reoffer: @escaping (InDialogOffer) -> Void) -> Bool {
         guard isPending, let call, !call.finished else { return false }
         isPending = false
         self.ended = ended

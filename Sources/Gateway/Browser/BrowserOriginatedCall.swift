@@ -249,7 +249,10 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
             self.dialog = nil
             finish(code: 200, reason: reason == .remoteBye ? "the far end hung up" : "\(reason)")
         }
-        dialog.onModify = { [self] transaction in absorbModify(transaction) }
+        dialog.onOffer = { [self] offer in
+            guard let media else { return offer.reject(488, reason: "Not Acceptable Here") }
+            media.answer(offer, address: gateway.config.media.publicAddress, loop: loop)
+        }
         guard !finished else { return dialog.bye() }
         acceptPhoneAnswer(response.body) { [self] in
             if let browserAnswer { client.send(.answered(call: request.id, sdp: browserAnswer)) }
@@ -282,16 +285,6 @@ final class BrowserOriginatedCall: CallControl, @unchecked Sendable {
                 loop.execute { self.finish(code: 488, reason: "the far end's media cannot be used: \(error)", sendBye: true) }
             }
         }
-    }
-
-    /// A re-INVITE from the phone side (hold, a new address): the media
-    /// follows where it can, the browser's SDP stays as it is.
-    private func absorbModify(_ transaction: ServerTransaction) {
-        guard let media, let offer = try? SessionDescription.parse(String(decoding: transaction.request.body, as: UTF8.self)),
-              let plain = try? PlainAudioDescription(offer) else {
-            return transaction.respond(488, reason: "Not Acceptable Here")
-        }
-        gateway.respondToModify(transaction, body: media.modifyAnswer(to: plain, address: gateway.config.media.publicAddress))
     }
 
     func watch(_ session: MediaSession) {

@@ -29,10 +29,10 @@ protocol CallerLeg: AnyObject {
     /// The callee's side rings (180).
     func ringing()
     /// Answers with our SDP; false when the caller is already gone. Later,
-    /// `ended` says the caller hung up, and `modify` answers a change of the
-    /// caller's media (a SIP re-INVITE), or nil to refuse it.
+    /// `ended` says the caller hung up, and `reoffer` answers a new offer of
+    /// the caller's (a SIP re-INVITE or UPDATE).
     func answer(sdp: [UInt8], ended: @escaping (String) -> Void,
-                modify: @escaping (PlainAudioDescription) -> [UInt8]?) -> Bool
+                reoffer: @escaping (InDialogOffer) -> Void) -> Bool
     func reject(_ code: Int, reason: String?)
     /// The callee hung up after the answer.
     func hangUp()
@@ -55,9 +55,10 @@ final class SIPCallerLeg: CallerLeg {
         return from?.uri.user ?? from?.uri.host ?? "unknown"
     }
     var callerName: String? { invite.request.headers.from?.displayName }
-    var calledNumber: String { invite.request.uri.user ?? "" }
+    var calledNumber: String { gateway.calledNumber(invite.request, trunk: trunk) }
     var sipCallID: String? { invite.request.headers.callID }
-    var trunkName: String? { gateway.policy.trunk(forSource: invite.source.ipAddress)?.name }
+    var trunk: TrunkConfig? { gateway.policy.trunk(for: invite.request, source: invite.source.ipAddress) }
+    var trunkName: String? { trunk?.name }
     var direction: String { "trunk-to-browser" }
     var answerAddress: String { gateway.config.media.publicAddress }
     var noAnswer: (code: Int, reason: String?) { (480, "No Answer") }
@@ -70,21 +71,14 @@ final class SIPCallerLeg: CallerLeg {
     func ringing() { invite.provisional(180) }
 
     func answer(sdp: [UInt8], ended: @escaping (String) -> Void,
-                modify: @escaping (PlainAudioDescription) -> [UInt8]?) -> Bool {
+                reoffer: @escaping (InDialogOffer) -> Void) -> Bool {
         guard let dialog = invite.answer(body: sdp) else { return false }
         self.dialog = dialog
         dialog.onTerminated = { [self] reason in
             self.dialog = nil
             ended(reason == .remoteBye ? "the caller hung up" : "\(reason)")
         }
-        dialog.onModify = { [gateway] transaction in
-            guard let text = String(validating: transaction.request.body, as: UTF8.self),
-                  let offer = try? PlainAudioDescription(SessionDescription.parse(text)),
-                  let body = modify(offer) else {
-                return transaction.respond(488, reason: "Not Acceptable Here")
-            }
-            gateway.respondToModify(transaction, body: body)
-        }
+        dialog.onOffer = reoffer
         return true
     }
 

@@ -144,8 +144,9 @@ final class IncomingBrowserCall: CallControl, @unchecked Sendable {
         let answered = caller.answer(sdp: phoneAnswer, ended: { [self] reason in
             connected = false
             finish(toBrowsers: 200, reason: reason, sip: nil)
-        }, modify: { [self] offer in
-            media?.modifyAnswer(to: offer, address: gateway.config.media.publicAddress)
+        }, reoffer: { [self] offer in
+            guard let media else { return offer.reject(488, reason: "Not Acceptable Here") }
+            media.answer(offer, address: caller.answerAddress, loop: loop)
         })
         guard answered else { return finish(toBrowsers: 487, reason: "the caller hung up", sip: nil) }
         ringTimer?.cancel()

@@ -5,16 +5,30 @@ import SIP
 import Signaling
 
 extension MediaSession {
-    /// The answer to a phone's re-INVITE: the same codec and port as before,
-    /// with the direction mirrored (a hold's sendonly gets recvonly), so
-    /// nothing changes toward the browser.
-    func modifyAnswer(to offer: PlainAudioDescription, address: String) -> [UInt8] {
-        let codecs = offer.codecs.compactMap { PhoneCodec(name: $0.name) }
-        var text = phoneOffer(address: address, codecs: codecs.isEmpty ? [.pcmu] : Array(codecs.prefix(1))).serialize()
-        if offer.direction != .sendrecv {
-            text = text.replacingOccurrences(of: "a=sendrecv", with: "a=\(offer.direction.reversed.rawValue)")
+    /// Answers the phone's offer inside the call (a re-INVITE or UPDATE:
+    /// hold, resume, a new address, a refresh without SDP) from this session:
+    /// the same codec, the direction mirrored, the o= version raised only when
+    /// the answer changed. The browser's SDP never changes. The SIP answer is
+    /// sent from `loop`, the call's; an offer the session cannot take gets 488
+    /// and the call goes on as before.
+    func answer(_ offer: InDialogOffer, address: String, loop: any EventLoop) {
+        let body = offer.body
+        let box = LoopBound(offer)
+        Task {
+            let answer: SessionDescription?
+            if body.isEmpty {
+                answer = try? await currentPhoneDescription(address: address)
+            } else if let text = String(validating: body, as: UTF8.self),
+                      let parsed = try? SessionDescription.parse(text) {
+                answer = try? await answerPhoneReoffer(parsed, address: address)
+            } else {
+                answer = nil
+            }
+            loop.execute {
+                guard let answer else { return box.value.reject(488, reason: "Not Acceptable Here") }
+                box.value.accept(body: Array(answer.serialize().utf8))
+            }
         }
-        return Array(text.utf8)
     }
 }
 
@@ -27,18 +41,5 @@ extension MediaSession {
                 client.send(.error(code: 488, reason: "the far end takes no telephone-events", call: call))
             }
         }
-    }
-}
-
-extension Gateway {
-    /// 200 to an in-dialog re-INVITE or UPDATE, with our SDP.
-    func respondToModify(_ transaction: ServerTransaction, body: [UInt8]) {
-        // The To tag is already in the request: this is a dialog's request.
-        var response = SIPResponse.to(transaction.request, statusCode: 200)
-        response.headers.add("Contact", "<\(userAgent.contactURI(transaction.source.transport))>")
-        response.headers.add("Allow", SIPUserAgent.allowedMethods)
-        response.headers.add("Content-Type", "application/sdp")
-        response.body = body
-        transaction.respond(response)
     }
 }

@@ -5,6 +5,7 @@ extension ConfigLoader {
     private static let trunkKeys = [
         "name", "address", "port", "transport", "username", "password", "auth_username", "realm",
         "from_domain", "register", "register_expires_s", "allowed_sources", "verify_tls", "codecs",
+        "called_number",
     ]
 
     static func decodeTrunks(_ items: [Node], context: ConfigContext) throws(ConfigError) -> [TrunkConfig] {
@@ -66,11 +67,13 @@ extension ConfigLoader {
 
         let verifyTLS = try reader.bool("verify_tls") ?? true
         let codecs = try decodeCodecs(reader, context: context) ?? [.pcmu, .pcma, .g722]
-        return TrunkConfig(name: name, address: address, port: port, transport: transport,
-                           username: username, password: password, authUsername: authUsername,
-                           realm: realm, fromDomain: fromDomain, register: register,
-                           registerExpiresSeconds: expires, allowedSources: allowedSources,
-                           verifyTLS: verifyTLS, codecs: codecs)
+        var trunk = TrunkConfig(name: name, address: address, port: port, transport: transport,
+                                username: username, password: password, authUsername: authUsername,
+                                realm: realm, fromDomain: fromDomain, register: register,
+                                registerExpiresSeconds: expires, allowedSources: allowedSources,
+                                verifyTLS: verifyTLS, codecs: codecs)
+        trunk.calledNumber = try reader.choice("called_number", TrunkConfig.CalledNumberSource.self) ?? .requestURI
+        return trunk
     }
 
     private static func decodeCodecs(_ reader: MappingReader, context: ConfigContext) throws(ConfigError) -> [TrunkConfig.Codec]? {

@@ -10,6 +10,20 @@ public struct TrunkConfig: Sendable, Equatable {
         case g722 = "G722"
     }
 
+    /// Where a call from the trunk names the number it is for. Every source
+    /// falls back to the request URI's user unless that is one of our own
+    /// contacts (a registrar's retarget, RFC 3261 §16.6 step 2), and then to To.
+    public enum CalledNumberSource: String, Sendable, Hashable, CaseIterable {
+        case requestURI = "request-uri"
+        case to
+        /// RFC 3455 §4.2: the number as dialled, from an IMS or carrier core.
+        case pCalledPartyID = "p-called-party-id"
+        /// A forwarded call: the number first called (RFC 7044's first
+        /// History-Info entry, RFC 5806's last Diversion).
+        case historyInfo = "history-info"
+        case diversion
+    }
+
     public var name: String
     /// Host name or IP address (IPv6 without brackets).
     public var address: String
@@ -31,6 +45,11 @@ public struct TrunkConfig: Sendable, Equatable {
     /// Whether a TLS trunk's certificate must chain to a trusted root and match `address`.
     public var verifyTLS: Bool
     public var codecs: [Codec]
+    public var calledNumber: CalledNumberSource = .requestURI
+
+    /// The user part of the Contact this trunk's registration binds: a
+    /// registrar retargets the trunk's calls to it, so it names the trunk.
+    public var registrationContactUser: String { "tl-" + name }
 
     public init(name: String, address: String, port: Int, transport: SIPTransportKind,
                 username: String? = nil, password: String? = nil, authUsername: String? = nil,
@@ -80,6 +99,7 @@ extension TrunkConfig: CustomStringConvertible, CustomDebugStringConvertible, Cu
             "authUsername": authUsername as Any, "realm": realm as Any, "fromDomain": fromDomain,
             "register": register, "registerExpiresSeconds": registerExpiresSeconds,
             "allowedSources": allowedSources, "verifyTLS": verifyTLS, "codecs": codecs,
+            "calledNumber": calledNumber,
         ]
         return Mirror(self, children: children, displayStyle: .struct)
     }

@@ -11,15 +11,15 @@ extension DialplanCall {
                   headers: request.headers, id: "\(request.user)/\(request.id)")
     }
 
-    /// A trunk's call: `to` is the request URI's user part (the DID), `from`
+    /// A trunk's call: `to` is the called number (`CalledNumber`: the DID), `from`
     /// the caller's number, headers the request's X- headers.
-    init(trunkInvite request: SIPRequest, trunk: String?) {
+    init(trunkInvite request: SIPRequest, trunk: String?, calledNumber: String) {
         let from = request.headers.from
         var headers: [String: String] = [:]
         for (name, value) in request.headers where name.lowercased().hasPrefix("x-") && headers[name] == nil {
             headers[name] = value
         }
-        self.init(from: from?.uri.user ?? "", to: request.uri.user ?? "", direction: .fromTrunk,
+        self.init(from: from?.uri.user ?? "", to: calledNumber, direction: .fromTrunk,
                   sourceTrunk: trunk, displayName: from?.displayName, headers: headers,
                   id: request.headers.callID ?? "")
     }
@@ -31,7 +31,8 @@ extension Gateway {
     func routeTrunkCall(_ invite: IncomingInvite, trunk: TrunkConfig?) {
         var log = logger
         log[metadataKey: "sip-call"] = "\(invite.request.headers.callID ?? "?")"
-        let run = dialplan.makeRun(DialplanCall(trunkInvite: invite.request, trunk: trunk?.name), log: log)
+        let run = dialplan.makeRun(DialplanCall(trunkInvite: invite.request, trunk: trunk?.name,
+                                                calledNumber: calledNumber(invite.request, trunk: trunk)), log: log)
         var step = run.start()
         while true {
             switch step {
@@ -63,7 +64,7 @@ extension Gateway {
         let recorder = CallRecorder(store: recordStore, instance: config.records.instanceName,
                                     callID: invite.request.headers.callID ?? "",
                                     direction: .trunkToBrowser, from: invite.request.headers.from?.uri.user ?? "",
-                                    to: invite.request.uri.user ?? "", user: nil, trunk: trunk?.name,
+                                    to: calledNumber(invite.request, trunk: trunk), user: nil, trunk: trunk?.name,
                                     sipCallID: invite.request.headers.callID)
         recorder.ended(status: code, reason: reason ?? SIPResponse.defaultReasonPhrase(code), media: nil)
     }

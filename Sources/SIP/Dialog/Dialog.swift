@@ -42,18 +42,23 @@ public final class Dialog: @unchecked Sendable {
     let peer: SIPEndpoint
     public private(set) var isTerminated = false
     public var onTerminated: ((DialogEnd) -> Void)?
-    /// A re-INVITE or UPDATE the application may honour; when nil, 488.
-    public var onModify: ((ServerTransaction) -> Void)?
+    /// A re-INVITE or UPDATE whose offer the application answers (see
+    /// `InDialogOffer`); when nil, 488 and the session stays as it was.
+    public var onOffer: ((InDialogOffer) -> Void)?
     /// INFO requests (e.g. DTMF); when nil, 200.
     public var onInfo: ((ServerTransaction) -> Void)?
     weak var userAgent: SIPUserAgent?
 
     // UAC: the ACK for the 2xx, resent when the 2xx is retransmitted.
     var ackBytes: ByteBuffer?
-    // UAS: the 2xx retransmitted until the ACK arrives.
-    var pendingAnswer: ByteBuffer?
+    // UAS: the 2xx to an INVITE or re-INVITE (by CSeq number), retransmitted until its ACK arrives.
+    var pendingAnswer: (cseq: UInt32, bytes: ByteBuffer)?
     private var answerTimer: Scheduled<Void>?
     private var answerGiveUp: Scheduled<Void>?
+    /// In-dialog offer/answer (RFC 3261 §14, RFC 3311): the peer's offer we
+    /// have not answered yet, and ours the peer has not answered.
+    var incomingOffer: InDialogOffer?
+    var outgoingOffer: OutgoingOffer?
 
     init(id: ID, isCaller: Bool, local: NameAddress, remote: NameAddress, remoteTarget: SIPURI,
          routeSet: [NameAddress], localSeq: UInt32, remoteSeq: UInt32?, peer: SIPEndpoint, userAgent: SIPUserAgent) {
@@ -121,18 +126,23 @@ public final class Dialog: @unchecked Sendable {
         answerTimer?.cancel()
         answerGiveUp?.cancel()
         pendingAnswer = nil
+        incomingOffer = nil
+        outgoingOffer?.transaction?.terminate()
+        outgoingOffer = nil
         userAgent?.removeDialog(self)
         let callback = onTerminated
         onTerminated = nil
-        onModify = nil
+        onOffer = nil
         onInfo = nil
         callback?(reason)
     }
 
     // MARK: UAS 2xx reliability (§13.3.1.4)
 
-    func startAnswerRetransmission(_ bytes: ByteBuffer, timers: SIPTimers) {
-        pendingAnswer = bytes
+    func startAnswerRetransmission(_ bytes: ByteBuffer, cseq: UInt32, timers: SIPTimers) {
+        answerTimer?.cancel()
+        answerGiveUp?.cancel()
+        pendingAnswer = (cseq, bytes)
         guard let userAgent else { return }
         if !transport.isReliable { scheduleAnswerRetransmit(interval: timers.t1, timers: timers) }
         answerGiveUp = userAgent.transactions.schedule(in: timers.transactionTimeout) { [weak self] in
@@ -147,23 +157,24 @@ public final class Dialog: @unchecked Sendable {
     private func scheduleAnswerRetransmit(interval: TimeAmount, timers: SIPTimers) {
         guard let userAgent else { return }
         answerTimer = userAgent.transactions.schedule(in: interval) { [weak self] in
-            guard let self, let bytes = self.pendingAnswer, let userAgent = self.userAgent else { return }
-            _ = userAgent.transport.send(bytes, to: self.peer)
+            guard let self, let pending = self.pendingAnswer, let userAgent = self.userAgent else { return }
+            _ = userAgent.transport.send(pending.bytes, to: self.peer)
             self.scheduleAnswerRetransmit(interval: min(interval * 2, timers.t2), timers: timers)
         }
     }
 
-    func ackReceived() {
+    /// An ACK with this CSeq number: the 2xx it acknowledges (or an older
+    /// one it supersedes) needs no more retransmission.
+    func ackReceived(cseq: UInt32?) {
+        guard let pending = pendingAnswer else { return }
+        if let cseq, cseq < pending.cseq { return }
         pendingAnswer = nil
         answerTimer?.cancel()
         answerGiveUp?.cancel()
     }
 
-    /// A retransmitted INVITE while we still wait for the ACK gets the 2xx again.
-    func resendAnswer() {
-        guard let bytes = pendingAnswer, let userAgent else { return }
-        _ = userAgent.transport.send(bytes, to: peer)
-    }
+    /// Whether a 2xx still waits for its ACK (tests and leak checks).
+    public var isAwaitingAck: Bool { pendingAnswer != nil }
 
     /// A retransmitted 2xx from the callee gets the same ACK again (§13.2.2.4).
     func resendAck() {
@@ -171,6 +182,8 @@ public final class Dialog: @unchecked Sendable {
         _ = userAgent.transport.send(bytes, to: nextHop())
     }
 
+    /// §12.2: a target refresh request (re-INVITE, UPDATE) or its 2xx names
+    /// where the peer is now reached.
     func updateRemoteTarget(_ uri: SIPURI) { remoteTarget = uri }
 }
 

@@ -4,7 +4,7 @@ import NIOCore
 /// Matches messages to transactions (RFC 3261 §17.1.3, §17.2.3) and hands
 /// what matches none to the transaction user. Confined to one event loop.
 final class TransactionLayer: @unchecked Sendable {
-    let transport: SIPTransportLayer
+    let transport: any SIPMessageTransport
     let logger: Logger
     var timers: SIPTimers
     private var clients: [TransactionKey: ClientTransaction] = [:]
@@ -12,7 +12,7 @@ final class TransactionLayer: @unchecked Sendable {
     /// A non-2xx INVITE response never got its ACK (Timer H).
     var onAckTimeout: ((ServerTransaction) -> Void)?
 
-    init(transport: SIPTransportLayer, timers: SIPTimers, logger: Logger) {
+    init(transport: any SIPMessageTransport, timers: SIPTimers, logger: Logger) {
         self.transport = transport
         self.timers = timers
         self.logger = logger

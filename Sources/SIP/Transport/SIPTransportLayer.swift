@@ -7,16 +7,16 @@ import NIOSSL
 /// connections in both directions, reused for every message to the same
 /// transport and address (RFC 3261 §18). Everything here runs on one event
 /// loop; the class is confined to it, which is why it is `@unchecked Sendable`.
-public final class SIPTransportLayer: @unchecked Sendable {
-    public let eventLoop: EventLoop
+public final class SIPTransportLayer: SIPMessageTransport, @unchecked Sendable {
+    public let eventLoop: any EventLoop
     let logger: Logger
     /// Largest message accepted on any transport.
     public var maxMessageSize = 65_536
 
     /// Parsed messages go here.
-    var onMessage: ((ReceivedMessage) -> Void)?
+    public var onMessage: ((ReceivedMessage) -> Void)?
     /// Unparseable input goes here (a 400 may be built from `error.request`).
-    var onParseError: ((SIPParseError, SIPEndpoint) -> Void)?
+    public var onParseError: ((SIPParseError, SIPEndpoint) -> Void)?
 
     private var udpChannels: [Channel] = []
     private var listeners: [SIPTransport: Channel] = [:]
@@ -107,11 +107,7 @@ public final class SIPTransportLayer: @unchecked Sendable {
         }
     }
 
-    public func send(_ message: SIPMessage, to endpoint: SIPEndpoint) -> EventLoopFuture<Void> {
-        send(Self.buffer(message), to: endpoint)
-    }
-
-    static func buffer(_ message: SIPMessage) -> ByteBuffer {
+    public static func buffer(_ message: SIPMessage) -> ByteBuffer {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(1024)
         message.serialize(into: &bytes)

@@ -68,7 +68,7 @@ public final class IncomingInvite: @unchecked Sendable {
         userAgent.addDialog(dialog)
         transaction.respond(response)
         dialog.startAnswerRetransmission(SIPTransportLayer.buffer(.response(response)),
-                                         timers: userAgent.transactions.timers)
+                                         cseq: request.headers.cseq?.sequence ?? 0, timers: userAgent.transactions.timers)
         userAgent.removeIncoming(self)
         return dialog
     }

@@ -23,10 +23,16 @@ public final class RegistrationClient: @unchecked Sendable {
         /// First retry delay after a failure; doubles up to `maxRetryDelay`.
         public var retryDelay: TimeAmount
         public var maxRetryDelay: TimeAmount
+        /// The user part of the Contact we register; a registrar retargets
+        /// calls for the AOR to it (RFC 3261 §16.6 step 2), so a distinct one
+        /// per registration says which registration a call came in through.
+        public var contactUser: String?
 
         public init(registrar: SIPEndpoint, addressOfRecord: SIPURI, registrarURI: SIPURI,
                     credentials: SIPCredentials?, expires: Int = 3600,
-                    retryDelay: TimeAmount = .seconds(30), maxRetryDelay: TimeAmount = .seconds(1800)) {
+                    retryDelay: TimeAmount = .seconds(30), maxRetryDelay: TimeAmount = .seconds(1800),
+                    contactUser: String? = nil) {
+            self.contactUser = contactUser
             self.registrar = registrar
             self.addressOfRecord = addressOfRecord
             self.registrarURI = registrarURI
@@ -92,7 +98,7 @@ public final class RegistrationClient: @unchecked Sendable {
         headers.add("To", NameAddress(uri: parameters.addressOfRecord).description)
         headers.add("Call-ID", callID)
         headers.add("CSeq", "\(cseq) REGISTER")
-        headers.add("Contact", "<\(userAgent.contactURI(parameters.registrar.transport))>")
+        headers.add("Contact", "<\(userAgent.contactURI(parameters.registrar.transport, user: parameters.contactUser))>")
         headers.add("Expires", "\(expires)")
         if let authorization { headers.add(authorization.name, authorization.value) }
         var request = SIPRequest(method: .register, uri: parameters.registrarURI, headers: headers)
@@ -183,8 +189,9 @@ public final class RegistrationClient: @unchecked Sendable {
     /// §10.2.4: the expires of our own Contact in the 200, else the Expires header.
     private func grantedExpiry(_ response: SIPResponse) -> Int? {
         guard let userAgent else { return nil }
-        let ours = userAgent.contactURI(parameters.registrar.transport)
-        for contact in response.headers.contacts where contact.uri.host == ours.host && contact.uri.port == ours.port {
+        let ours = userAgent.contactURI(parameters.registrar.transport, user: parameters.contactUser)
+        for contact in response.headers.contacts
+        where contact.uri.host == ours.host && contact.uri.port == ours.port && contact.uri.user == ours.user {
             if let value = contact.parameters.value("expires").flatMap({ Int($0) }) { return value }
         }
         return response.headers.expires

@@ -32,8 +32,8 @@ public struct SIPUserAgentConfiguration: Sendable {
 /// to dialogs and sessions, answers what no application needs to see, and
 /// builds requests. One instance per gateway, confined to one event loop.
 public final class SIPUserAgent: @unchecked Sendable {
-    public let eventLoop: EventLoop
-    public let transport: SIPTransportLayer
+    public let eventLoop: any EventLoop
+    public let transport: any SIPMessageTransport
     let transactions: TransactionLayer
     public let configuration: SIPUserAgentConfiguration
     let logger: Logger
@@ -51,15 +51,25 @@ public final class SIPUserAgent: @unchecked Sendable {
         "REGISTER", "SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE", "REFER", "INFO", "UPDATE", "PRACK",
     ]
 
-    public init(eventLoop: EventLoop, configuration: SIPUserAgentConfiguration, logger: Logger) {
-        self.eventLoop = eventLoop
+    /// A user agent on its own sockets (bind them through `sockets`).
+    public convenience init(eventLoop: any EventLoop, configuration: SIPUserAgentConfiguration, logger: Logger) {
+        self.init(transport: SIPTransportLayer(eventLoop: eventLoop, logger: logger), configuration: configuration,
+                  logger: logger)
+    }
+
+    /// A user agent on any transport: the sockets, or a test's recorder.
+    public init(transport: any SIPMessageTransport, configuration: SIPUserAgentConfiguration, logger: Logger) {
+        self.eventLoop = transport.eventLoop
         self.configuration = configuration
         self.logger = logger
-        transport = SIPTransportLayer(eventLoop: eventLoop, logger: logger)
+        self.transport = transport
         transactions = TransactionLayer(transport: transport, timers: configuration.timers, logger: logger)
         transport.onMessage = { [unowned self] in self.receive($0) }
         transport.onParseError = { [unowned self] in self.receiveUnparseable($0, from: $1) }
     }
+
+    /// The socket transport, when the user agent runs on one.
+    public var sockets: SIPTransportLayer? { transport as? SIPTransportLayer }
 
     /// Counts for leak checks: nothing may stay behind after a call.
     public struct Counts: Sendable, Equatable {
@@ -91,9 +101,9 @@ public final class SIPUserAgent: @unchecked Sendable {
             ?? self.transport.localAddress(.tcp))?.port ?? transport.defaultPort
     }
 
-    /// Our Contact URI for a transport.
-    public func contactURI(_ transport: SIPTransport) -> SIPURI {
-        var uri = SIPURI(scheme: "sip", user: configuration.contactUser, host: configuration.publicAddress,
+    /// Our Contact URI for a transport; `user` in place of the configured user part.
+    public func contactURI(_ transport: SIPTransport, user: String? = nil) -> SIPURI {
+        var uri = SIPURI(scheme: "sip", user: user ?? configuration.contactUser, host: configuration.publicAddress,
                          port: localPort(transport))
         if transport != .udp { uri.parameters.set("transport", transport.uriParameter) }
         return uri
@@ -165,7 +175,7 @@ public final class SIPUserAgent: @unchecked Sendable {
 
     private func receiveAck(_ ack: SIPRequest) {
         guard let id = dialogID(ofIncoming: ack), let dialog = dialogs[id] else { return }
-        dialog.ackReceived()
+        dialog.ackReceived(cseq: ack.headers.cseq?.sequence)
     }
 
     private func receiveCancel(_ transaction: ServerTransaction) {
@@ -197,11 +207,7 @@ public final class SIPUserAgent: @unchecked Sendable {
             transaction.respond(200)
             dialog.terminate(.remoteBye)
         case .invite, .update:
-            if let onModify = dialog.onModify {
-                onModify(transaction)
-            } else {
-                transaction.respond(488, reason: "Not Acceptable Here")
-            }
+            dialog.receiveOffer(transaction)
         case .info:
             if let onInfo = dialog.onInfo { onInfo(transaction) } else { transaction.respond(200) }
         case .options:

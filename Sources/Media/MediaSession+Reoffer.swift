@@ -1,0 +1,62 @@
+import NIOCore
+import SDP
+
+/// A new offer from the phone inside the call (a re-INVITE or UPDATE: hold,
+/// resume, a new address). The codec stays the one agreed at the start, so
+/// the bridge and the browser's side never change; the direction follows
+/// RFC 3264 §6.1 and decides whether the phone is sent RTP at all.
+extension MediaSession {
+    public func answerPhoneReoffer(_ offer: SessionDescription, address: String) async throws -> SessionDescription {
+        let remote = try PlainAudioDescription(offer)
+        let current = try await eventLoop.submit { [self] in phoneNegotiated }.get()
+        guard let current else { throw MediaError.negotiation("the phone side was never negotiated") }
+        guard let codec = remote.codecs.first(where: { PhoneCodec(name: $0.name) == current.codec
+                                                        && $0.clockRate == current.codec.sdp.clockRate }) else {
+            throw MediaError.negotiation("the new offer drops \(current.codec.rawValue), the call's codec")
+        }
+        let event = remote.telephoneEvents.first(where: { $0.clockRate == 8000 })
+        let ourDirection = remote.direction.reversed
+        // c=0.0.0.0 is the RFC 2543 hold: nothing may be sent to it (RFC 3264 §8.4).
+        let held = remote.address == "0.0.0.0" || remote.address == "::"
+        let sends = !held && (ourDirection == .sendrecv || ourDirection == .sendonly)
+        let moved: SocketAddress? = held ? nil : try? SocketAddress(ipAddress: remote.address, port: Int(remote.port))
+        try await eventLoop.submit { [self] in
+            media.sendsToPhone = sends
+            if let moved {
+                let rtcp = try? SocketAddress(ipAddress: remote.address, port: Int(remote.rtcpPort ?? remote.port + 1))
+                media.setPhoneRemote(rtp: moved, rtcp: rtcp ?? moved)
+            }
+        }.get()
+        return PlainAudioDescription(address: address, port: UInt16(phonePort), codecs: [codec],
+                                     telephoneEvents: event.map { [$0] } ?? [], ptime: current.packetTime,
+                                     direction: ourDirection)
+            .sessionDescription(sessionID: UInt64(phoneSSRC), sessionVersion: 0)
+            .stampedForPhone(self)
+    }
+
+    /// Our offer for a re-INVITE that carried none (a session refresh, §14.2):
+    /// what was agreed, in the current direction; unchanged, so its version stays.
+    public func currentPhoneDescription(address: String) async throws -> SessionDescription {
+        let (negotiated, sends) = try await eventLoop.submit { [self] in (phoneNegotiated, media.sendsToPhone) }.get()
+        guard let negotiated else { throw MediaError.negotiation("the phone side was never negotiated") }
+        var codec = negotiated.codec.sdp
+        codec.payloadType = negotiated.payloadType
+        let events = negotiated.telephoneEvent.map { [SDPAudioCodec.telephoneEvent(payloadType: $0)] } ?? []
+        return PlainAudioDescription(address: address, port: UInt16(phonePort), codecs: [codec], telephoneEvents: events,
+                                     ptime: negotiated.packetTime, direction: sends ? .sendrecv : .recvonly)
+            .sessionDescription(sessionID: UInt64(phoneSSRC), sessionVersion: 0)
+            .stampedForPhone(self)
+    }
+
+    /// Whether the phone is being sent RTP (false while held), for tests and statistics.
+    public var sendsToPhone: Bool {
+        get async { (try? await eventLoop.submit { [self] in media.sendsToPhone }.get()) ?? false }
+    }
+}
+
+extension SessionDescription {
+    /// With the session's o= id and the version RFC 3264 §8 asks for.
+    func stampedForPhone(_ session: MediaSession) -> SessionDescription {
+        session.phoneVersion.withLockedValue { $0.stamp(self) }
+    }
+}
