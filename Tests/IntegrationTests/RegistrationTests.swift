@@ -53,7 +53,7 @@ final class RegistrationBackoffTests: XCTestCase {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let userAgent = SIPUserAgent(eventLoop: loop, configuration: .init(publicAddress: "127.0.0.1"),
                                      logger: Logger(label: "registration-test"))
-        _ = try await userAgent.transport.bindUDP(host: "127.0.0.1", port: 0).get()
+        _ = try await userAgent.sockets!.bindUDP(host: "127.0.0.1", port: 0).get()
         let registrar = SIPEndpoint(transport: .udp, address: try SocketAddress(ipAddress: "127.0.0.1", port: sippPort))
         let client = RegistrationClient(userAgent: userAgent, parameters: .init(
             registrar: registrar, addressOfRecord: SIPURI(user: "tieline", host: "127.0.0.1"),
