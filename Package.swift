@@ -121,10 +121,16 @@ let package = Package(
 
         // Helpers shared by the test targets (seeded generators for fuzzing).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // The SIP core on a recording transport, for tests without sockets.
+        .target(name: "SIPTestSupport", dependencies: ["SIP",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ], path: "Tests/SIPTestSupport"),
 
         .testTarget(name: "CShimTests", dependencies: ["COpenSSL", "COpus", "CSRTP", "CSpanDSP", "CLua"]),
-        .testTarget(name: "SIPTests", dependencies: ["TestSupport", "SIP",
+        .testTarget(name: "SIPTests", dependencies: ["TestSupport", "SIPTestSupport", "SIP",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], resources: [.copy("Vectors")]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
@@ -133,7 +139,13 @@ let package = Package(
         .testTarget(name: "SecureMediaTests", dependencies: ["SecureMedia"]),
         .testTarget(name: "STUNTests", dependencies: ["TestSupport", "STUN"]),
         .testTarget(name: "RTPTests", dependencies: ["TestSupport", "RTP"]),
-        .testTarget(name: "GatewayTests", dependencies: ["TestSupport", "Gateway", "SIP"]),
+        .testTarget(name: "GatewayTests", dependencies: ["TestSupport", "SIPTestSupport", "Gateway", "SIP", "Media",
+            "SDP", "Signaling", "Dialplan", "Records",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "IntegrationTests", dependencies: ["Gateway", "SIP", "Media", "Dialplan", "Records",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

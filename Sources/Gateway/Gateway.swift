@@ -163,19 +163,13 @@ public final class Gateway: @unchecked Sendable {
                                 verifyTLS: trunk.verifyTLS)
     }
 
-    func credentials(for trunk: TrunkConfig) -> SIPCredentials? {
-        guard let username = trunk.authUsername ?? trunk.username, let password = trunk.password,
-              !username.isEmpty else { return nil }
-        return SIPCredentials(username: username, password: password, realm: trunk.realm)
-    }
-
     private func startRegistrations() throws {
         for trunk in config.trunks where trunk.register {
             let endpoint = try endpoint(for: trunk)
             let aor = SIPURI(scheme: "sip", user: trunk.username ?? "tieline", host: trunk.fromDomain)
             let client = RegistrationClient(userAgent: userAgent, parameters: .init(
                 registrar: endpoint, addressOfRecord: aor, registrarURI: SIPURI(host: trunk.fromDomain),
-                credentials: credentials(for: trunk), expires: trunk.registerExpiresSeconds,
+                credentials: trunk.credentials, expires: trunk.registerExpiresSeconds,
                 contactUser: trunk.registrationContactUser))
             client.onStateChange = { [logger] state in
                 logger.info("trunk \(trunk.name) registration: \(state)")
@@ -275,21 +269,6 @@ public final class Gateway: @unchecked Sendable {
     func browserCallEnded(_ call: AnyObject) {
         browserCalls[ObjectIdentifier(call)] = nil
         trimmer.activity += 1
-    }
-
-    /// The INVITE toward a trunk: request URI and To for the number, From
-    /// for the caller ID, the trunk's credentials, the ring timeout.
-    func inviteParameters(trunk: TrunkConfig, endpoint: SIPEndpoint, number: String, callerID: String?,
-                          body: [UInt8]) -> OutgoingInvite.Parameters {
-        let requestURI = SIPURI(scheme: "sip", user: number, host: trunk.address,
-                                port: trunk.port == SIPTransport(trunk.transport).defaultPort ? nil : trunk.port)
-        var toURI = requestURI
-        toURI.port = nil
-        let fromUser = callerID ?? trunk.username ?? "tieline"
-        let from = NameAddress(uri: SIPURI(scheme: "sip", user: fromUser, host: trunk.fromDomain))
-        return OutgoingInvite.Parameters(
-            requestURI: requestURI, from: from, to: NameAddress(uri: toURI), destination: endpoint,
-            body: body, credentials: credentials(for: trunk), ringTimeout: TimeAmount(config.sip.inviteTimeout))
     }
 }
 

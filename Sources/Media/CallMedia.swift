@@ -61,6 +61,11 @@ public final class CallMedia {
     /// Nothing goes to it then but RTCP; the browser side hears silence.
     public var sendsToPhone = true
 
+    /// A phone side inside the process (the gateway's own media, or another
+    /// session on this loop): what the bridge sends toward the phone goes to
+    /// it instead of a socket, and it answers through `receiveFromLocalPhone`.
+    public var localPhone: ((UnsafeRawBufferPointer) -> Void)?
+
     /// Points the media at another transport (the owner, once it exists).
     public func rebind(transport: any MediaTransport) {
         self.transport = transport
@@ -103,8 +108,14 @@ public final class CallMedia {
     /// target yet.
     @discardableResult
     public func signalDTMF(_ digit: Character, ended: Bool, milliseconds: Int, now: Double) -> Bool {
-        guard failure == nil, sendsToPhone, let bridge, bridge.configuration.phoneTelephoneEvent != nil,
-              let target = phone.rtpTarget else { return false }
+        guard failure == nil, sendsToPhone, let bridge, bridge.configuration.phoneTelephoneEvent != nil else { return false }
+        if let localPhone {
+            bridge.toPhone.signal(digit: digit, ended: ended, milliseconds: milliseconds, now: now) { packet, count in
+                localPhone(UnsafeRawBufferPointer(rebasing: packet[0..<count]))
+            }
+            return true
+        }
+        guard let target = phone.rtpTarget else { return false }
         bridge.toPhone.signal(digit: digit, ended: ended, milliseconds: milliseconds, now: now) { packet, count in
             transport.send(UnsafeRawBufferPointer(rebasing: packet[0..<count]), to: target, on: .phoneRTP)
         }
@@ -139,7 +150,15 @@ public final class CallMedia {
         case .rtcp(let plain):
             browserRTCP.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<plain]), now: now)
         case .rtp(let plain):
-            guard sendsToPhone, let bridge, let target = phone.rtpTarget else { return }
+            guard sendsToPhone, let bridge else { return }
+            if let localPhone {
+                let report = bridge.fromBrowser(UnsafeRawBufferPointer(rebasing: buffer[0..<plain]), now: now) { packet, count in
+                    localPhone(UnsafeRawBufferPointer(rebasing: packet[0..<count]))
+                }
+                if let report { onEvent(.dtmf(report)) }
+                return
+            }
+            guard let target = phone.rtpTarget else { return }
             let report = bridge.fromBrowser(UnsafeRawBufferPointer(rebasing: buffer[0..<plain]), now: now) { packet, count in
                 transport.send(UnsafeRawBufferPointer(rebasing: packet[0..<count]), to: target, on: .phoneRTP)
             }
@@ -147,9 +166,20 @@ public final class CallMedia {
         }
     }
 
+    /// A packet from the in-process phone side (see `localPhone`).
+    public func receiveFromLocalPhone(_ buffer: UnsafeMutableRawBufferPointer, length: Int, now: Double) {
+        guard failure == nil, localPhone != nil else { return }
+        bridgeFromPhone(buffer, length: length, now: now)
+    }
+
     private func receivedFromPhone(_ buffer: UnsafeMutableRawBufferPointer, length: Int, from source: SocketAddress,
                                    now: Double) {
-        guard phone.acceptRTP(from: source, now: now), let bridge else { return }
+        guard phone.acceptRTP(from: source, now: now) else { return }
+        bridgeFromPhone(buffer, length: length, now: now)
+    }
+
+    private func bridgeFromPhone(_ buffer: UnsafeMutableRawBufferPointer, length: Int, now: Double) {
+        guard let bridge else { return }
         let report = bridge.fromPhone(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), now: now) { packet, count in
             guard let browser, let target = browser.target,
                   let protected = browser.protect(packet, length: count) else { return }

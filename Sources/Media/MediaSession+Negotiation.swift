@@ -165,7 +165,7 @@ extension MediaSession {
         }.get()
     }
 
-    private func startBridgeIfReady() throws {
+    func startBridgeIfReady() throws {
         guard !media.hasBridge, let browser = browserNegotiated, let phone = phoneNegotiated else { return }
         var configuration = BridgeConfiguration(
             browserCodec: browser.codec, browserPayloadType: browser.payloadType,

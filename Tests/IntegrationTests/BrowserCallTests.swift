@@ -259,8 +259,16 @@ final class BrowserCallSharingTests: XCTestCase {
         XCTAssertEqual(BrowserPhone.messageTypes(result), ["welcome", "trying", "answered", "hangup"],
                        "hold and resume reach the browser as nothing at all")
         let status = try await sipp.wait(timeout: 15)
-        XCTAssertEqual(status, 0, "both re-INVITEs got 200 with the mirrored direction:\n\(sipp.diagnostics)")
+        XCTAssertEqual(status, 0, "both re-INVITEs got 200 with the mirrored direction and o= versions 2 and 3:\n"
+                       + "\(sipp.diagnostics)")
         BrowserPhone.assertTone(result, "browser_rx", hertz: 440, tolerance: 10)
+        // Held for 1 s: nothing but RTCP went to the phone meanwhile (RFC 3264 §6.1),
+        // and after the resume the browser's tone reached it again.
+        let phone = try XCTUnwrap(result["phone_rx"] as? [String: Any], "\(result)")
+        let silence = try XCTUnwrap(phone["longest_silence_s"] as? Double, "\(phone)")
+        XCTAssertGreaterThan(silence, 0.7, "RTP kept flowing to a held phone: \(phone)")
+        XCTAssertLessThan(silence, 1.6, "\(phone)")
+        BrowserPhone.assertTone(result, "phone_rx", hertz: 1000, tolerance: 20)
         await fixture.assertNothingLeft(within: 2)
         await fixture.stop()
     }

@@ -31,7 +31,7 @@ final class BrowserDirectory: SignalingBackend {
     var loggedInUsers: Set<String> { clients.withLockedValue { Set($0.keys) } }
 
     func placeCall(_ request: BrowserCallRequest, from client: SignalingClient) -> any CallControl {
-        let call = BrowserOriginatedCall(gateway: gateway, client: client, request: request)
+        let call = BrowserOriginatedCall(environment: gateway, client: client, request: request)
         gateway.eventLoop.execute { call.start() }
         return call
     }

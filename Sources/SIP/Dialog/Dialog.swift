@@ -49,8 +49,9 @@ public final class Dialog: @unchecked Sendable {
     public var onInfo: ((ServerTransaction) -> Void)?
     weak var userAgent: SIPUserAgent?
 
-    // UAC: the ACK for the 2xx, resent when the 2xx is retransmitted.
-    var ackBytes: ByteBuffer?
+    // UAC: the ACK for the latest 2xx to our INVITE or re-INVITE (by CSeq
+    // number), resent when that 2xx is retransmitted.
+    var ack: (cseq: UInt32, bytes: ByteBuffer)?
     // UAS: the 2xx to an INVITE or re-INVITE (by CSeq number), retransmitted until its ACK arrives.
     var pendingAnswer: (cseq: UInt32, bytes: ByteBuffer)?
     private var answerTimer: Scheduled<Void>?
@@ -178,7 +179,7 @@ public final class Dialog: @unchecked Sendable {
 
     /// A retransmitted 2xx from the callee gets the same ACK again (§13.2.2.4).
     func resendAck() {
-        guard let bytes = ackBytes, let userAgent else { return }
+        guard let bytes = ack?.bytes, let userAgent else { return }
         _ = userAgent.transport.send(bytes, to: nextHop())
     }
 

@@ -112,11 +112,8 @@ extension Dialog {
         var reported = false
         let transaction = userAgent.transactions.send(request, to: nextHop()) { [weak self] event in
             guard let self else { return }
-            if reported {
-                // RFC 6026: a retransmitted 2xx reaches us again; it gets the same ACK.
-                if case .response(let response) = event, (200..<300).contains(response.statusCode) { self.resendAck() }
-                return
-            }
+            // A retransmitted 2xx is answered by the user agent from `ack`.
+            if reported { return }
             switch event {
             case .response(let response) where response.statusCode < 200:
                 return
@@ -154,7 +151,7 @@ extension Dialog {
             var ack = makeRequest(.ack)
             ack.headers.set("CSeq", "\(cseq) ACK")
             userAgent.stampVia(&ack, transport: transport)
-            ackBytes = SIPTransportLayer.buffer(.request(ack))
+            self.ack = (cseq, SIPTransportLayer.buffer(.request(ack)))
             resendAck()
         }
         completion(.answered(response))

@@ -68,4 +68,9 @@ extension SocketAddress {
 public struct ReceivedMessage: Sendable {
     public var message: SIPMessage
     public var source: SIPEndpoint
+
+    public init(message: SIPMessage, source: SIPEndpoint) {
+        self.message = message
+        self.source = source
+    }
 }

@@ -193,9 +193,11 @@ public final class OutgoingInvite: @unchecked Sendable {
         }
         let dialog = makeDialog(response, to: to, remoteTag: remoteTag, request: request, userAgent: userAgent)
         self.dialog = dialog
-        if finished {
-            // Cancelled or timed out while the 2xx was on its way: end it.
+        if finished || cancelRequested {
+            // Cancelled or timed out while the 2xx was on its way (§9.1: the
+            // 2xx won the race with our CANCEL): acknowledged, then ended.
             dialog.bye()
+            fail(487, "Request Terminated")
             return
         }
         finish()
@@ -219,7 +221,7 @@ public final class OutgoingInvite: @unchecked Sendable {
         ack.headers.set("CSeq", "\(cseq) ACK")
         for authorization in authorizations { ack.headers.add(authorization.name, authorization.value) }
         userAgent.stampVia(&ack, transport: parameters.destination.transport)
-        dialog.ackBytes = SIPTransportLayer.buffer(.request(ack))
+        dialog.ack = (cseq, SIPTransportLayer.buffer(.request(ack)))
         dialog.resendAck()
         return dialog
     }

@@ -126,6 +126,10 @@ public final class SIPUserAgent: @unchecked Sendable {
             Self.stampReceived(&request, source: received.source)
             receive(request, from: received.source)
         case .response(let response):
+            // A retransmitted 2xx of an INVITE we already acknowledged gets the
+            // same ACK from its dialog (§13.2.2.4), whether or not the INVITE's
+            // session is still around; its transaction only absorbs it.
+            if let dialog = dialogAcknowledging(response) { return dialog.resendAck() }
             if !transactions.receive(response) { receiveStray(response) }
         }
     }
@@ -269,12 +273,18 @@ public final class SIPUserAgent: @unchecked Sendable {
     /// A 2xx that matched no transaction: a retransmission after Timer M or
     /// a fork. Known dialogs get their ACK again.
     private func receiveStray(_ response: SIPResponse) {
+        dialogAcknowledging(response)?.resendAck()
+    }
+
+    /// The dialog whose last ACK answers this 2xx to an INVITE (same tags and CSeq number).
+    private func dialogAcknowledging(_ response: SIPResponse) -> Dialog? {
         guard response.statusCode >= 200, response.statusCode < 300,
-              response.headers.cseq?.method == .invite,
+              let cseq = response.headers.cseq, cseq.method == .invite,
               let callID = response.headers.callID, let local = response.headers.from?.tag,
               let remote = response.headers.to?.tag,
-              let dialog = dialogs[Dialog.ID(callID: callID, localTag: local, remoteTag: remote)] else { return }
-        dialog.resendAck()
+              let dialog = dialogs[Dialog.ID(callID: callID, localTag: local, remoteTag: remote)],
+              dialog.ack?.cseq == cseq.sequence else { return nil }
+        return dialog
     }
 
     private func dialogID(ofIncoming request: SIPRequest) -> Dialog.ID? {

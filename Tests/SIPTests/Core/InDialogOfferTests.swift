@@ -1,6 +1,7 @@
 // In-dialog offer/answer in the SIP core (RFC 3261 §12-14, RFC 3311, RFC 6026), driven
 // through a recording transport and a hand-moved clock: no sockets, no waiting.
 import NIOCore
+import SIPTestSupport
 import Testing
 @testable import SIP
 

@@ -4,37 +4,8 @@
 import Logging
 import NIOCore
 import NIOEmbedded
+import SIPTestSupport
 @testable import SIP
-
-final class RecordingTransport: SIPMessageTransport, @unchecked Sendable {
-    let embedded: EmbeddedEventLoop
-    var eventLoop: any EventLoop { embedded }
-    var onMessage: ((ReceivedMessage) -> Void)?
-    var onParseError: ((SIPParseError, SIPEndpoint) -> Void)?
-    var connectionCount: Int { 0 }
-    /// Everything sent, oldest first, parsed back.
-    private(set) var sent: [(message: SIPMessage, to: SIPEndpoint)] = []
-
-    init(loop: EmbeddedEventLoop) { embedded = loop }
-
-    func send(_ bytes: ByteBuffer, to endpoint: SIPEndpoint) -> EventLoopFuture<Void> {
-        let message = try! SIPParser.parse(Array(bytes.readableBytesView))
-        sent.append((message, endpoint))
-        return embedded.makeSucceededFuture(())
-    }
-
-    func localAddress(_ transport: SIPTransport) -> SocketAddress? {
-        try? SocketAddress(ipAddress: "127.0.0.1", port: transport == .udp ? 5060 : 5060)
-    }
-
-    func close() -> EventLoopFuture<Void> { embedded.makeSucceededFuture(()) }
-
-    /// What was sent since the last call.
-    func take() -> [SIPMessage] {
-        defer { sent.removeAll() }
-        return sent.map(\.message)
-    }
-}
 
 struct SIPCoreHarness {
     let loop = EmbeddedEventLoop()
@@ -50,21 +21,12 @@ struct SIPCoreHarness {
                                  logger: Logger(label: "sip-core-test"))
     }
 
-    func deliver(_ text: String) {
-        let message = try! SIPParser.parse(Array(text.replacingOccurrences(of: "\n", with: "\r\n").utf8))
-        transport.onMessage?(ReceivedMessage(message: message, source: peer))
-    }
+    func deliver(_ text: String) { transport.deliver(text, from: peer) }
 
     func advance(_ amount: TimeAmount) { loop.advanceTime(by: amount) }
 
-    /// Sent responses with this status, since the last `take`.
-    func responses(_ messages: [SIPMessage], _ code: Int) -> [SIPResponse] {
-        messages.compactMap { if case .response(let r) = $0, r.statusCode == code { return r } else { return nil } }
-    }
-
-    func requests(_ messages: [SIPMessage], _ method: SIPMethod) -> [SIPRequest] {
-        messages.compactMap { if case .request(let r) = $0, r.method == method { return r } else { return nil } }
-    }
+    func responses(_ messages: [SIPMessage], _ code: Int) -> [SIPResponse] { messages.responses(code) }
+    func requests(_ messages: [SIPMessage], _ method: SIPMethod) -> [SIPRequest] { messages.requests(method) }
 }
 
 /// A peer's requests in one dialog, as text. `ourTag` is our To tag once known.

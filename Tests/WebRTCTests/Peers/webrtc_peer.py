@@ -445,6 +445,9 @@ def phone_rx_report(rx, te_pt, sources):
            "seq_gaps": gaps, "timestamp_steps": sorted(steps)[:20], "marker_packets": markers,
            "ptime_ms_median": float(np.median(ptimes)) if ptimes else None,
            "sources": sorted(sources), "dtmf": dtmf.report()}
+    # The longest time without any RTP arriving: a hold must show as one.
+    arrivals = [at for at, _ in rx]
+    res["longest_silence_s"] = max((b - a for a, b in zip(arrivals, arrivals[1:])), default=0.0)
     if audio:
         ssrc, pt = max(audio, key=lambda k: len(audio[k]))
         x, rate, gap_ms = decode_payloads(pt, audio[(ssrc, pt)])

@@ -63,33 +63,6 @@ final class CallRecorder {
     }
 }
 
-extension Gateway {
-    /// Closes a call's media session. With a status (the call's end), the
-    /// record is ended with the session's last statistics, and only then is
-    /// the call counted as gone: `stop()` waits for that, so no record's end
-    /// is lost at shutdown. Called on the loop.
-    func closeMedia(_ media: MediaSession?, of call: AnyObject & Sendable, recorder: CallRecorder?,
-                    status: Int?, reason: String) {
-        guard let media else {
-            if let status {
-                recorder?.ended(status: status, reason: reason, media: nil)
-                browserCallEnded(call)
-            }
-            return
-        }
-        let recorder = LoopBound(recorder)
-        Task {
-            let statistics = status == nil ? nil : try? await media.statistics()
-            await media.close(reason: "call ended")
-            guard let status else { return }
-            eventLoop.execute {
-                recorder.value?.ended(status: status, reason: reason, media: statistics)
-                self.browserCallEnded(call)
-            }
-        }
-    }
-}
-
 extension RecordsConfig {
     /// The configured store, not yet opened; nil when records are off.
     public func makeStore(logger: Logger) throws -> (any CallRecordStore)? {

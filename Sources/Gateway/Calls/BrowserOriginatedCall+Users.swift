@@ -5,49 +5,58 @@ import SIP
 import Signaling
 
 // A browser calling another browser user (`bridge("user:NAME")`): the
-// caller's media session offers plain RTP on loopback to a second session,
-// which the callee's browsers are rung with exactly as for a trunk's call
-// (`IncomingBrowserCall`). Each session transcodes its browser's Opus to
+// caller's media endpoint offers plain RTP to a second endpoint, which the
+// callee's browsers are rung with exactly as for a trunk's call
+// (`IncomingBrowserCall`). Each endpoint transcodes its browser's Opus to
 // G.722 (or PCMU), so the two talk over a wideband RTP hop on this machine.
 extension BrowserOriginatedCall {
     func bridge(user name: String, options: BridgeOptions) {
-        guard application == nil else {
-            return attemptFailed(code: 501, reason: "a call the dialplan answered cannot be bridged yet")
-        }
-        guard name != request.user || gateway.browsers.connections(of: name).count > 1 else {
+        guard name != request.user || environment.connections(of: name).count > 1 else {
             return attemptFailed(code: 486, reason: "calling yourself")
         }
-        recorder?.routed(to: name, trunk: nil, sipCallID: nil)
+        state.value.recorder?.routed(to: name, trunk: nil, sipCallID: nil)
         withMedia { [self] media in
-            let address = Self.loopbackTarget(gateway.config.media.bindAddress)
+            let address = Self.loopbackTarget(environment.config.media.bindAddress)
             let offer = media.phoneOffer(address: address, codecs: [.g722, .pcmu]).serialize()
             let leg = BrowserCallerLeg(call: self, offer: offer, called: name)
-            calleeLeg = leg
-            IncomingBrowserCall(gateway: gateway, caller: leg, user: name, ringTimeout: options.ringTimeout).start()
+            state.value.phase = .ringingUser(leg)
+            IncomingBrowserCall(environment: environment, caller: leg, user: name, ringTimeout: options.ringTimeout)
+                .start()
         }
     }
 
-    /// The callee answered with `sdp`: the caller's session takes it, then
-    /// the caller hears `answered`.
-    func calleeAnswered(_ sdp: [UInt8]) {
-        guard let media, !finished else { return }
+    /// The callee answered with `sdp`: the caller's media takes it, then the
+    /// caller hears `answered`.
+    func calleeAnswered(_ sdp: [UInt8], leg: BrowserCallerLeg) {
+        guard let media = state.value.media, !isEnded else { return }
+        state.value.phase = .talking(.user(leg))
         Task {
             do {
                 try await media.acceptPhoneAnswer(SessionDescription.parse(String(decoding: sdp, as: UTF8.self)))
                 loop.execute {
-                    guard !self.finished, let browserAnswer = self.browserAnswer else { return }
-                    self.wasAnswered = true
-                    self.recorder?.answered()
-                    self.client.send(.answered(call: self.request.id, sdp: browserAnswer))
+                    guard !self.isEnded, let answer = self.state.value.browserAnswer else { return }
+                    self.state.value.wasAnswered = true
+                    self.state.value.recorder?.answered()
+                    self.client.send(.answered(call: self.request.id, sdp: answer))
                 }
             } catch {
                 loop.execute { self.finish(code: 488, reason: "the callee's media cannot be used: \(error)") }
             }
         }
     }
+
+    /// Where a socket on loopback reaches a media endpoint's phone port.
+    static func loopbackTarget(_ bindAddress: String) -> String {
+        switch bindAddress {
+        // Sockets bound to the IPv6 wildcard take IPv4 on loopback too.
+        case "0.0.0.0", "", "::": "127.0.0.1"
+        default: bindAddress
+        }
+    }
 }
 
-/// The calling browser as the caller of an `IncomingBrowserCall`.
+/// The calling browser as the caller of an `IncomingBrowserCall`. Confined
+/// to the calls' loop, like both calls.
 final class BrowserCallerLeg: CallerLeg {
     private weak var call: BrowserOriginatedCall?
     let offer: String
@@ -69,7 +78,7 @@ final class BrowserCallerLeg: CallerLeg {
     var direction: String { "browser-to-browser" }
     var noAnswer: (code: Int, reason: String?) { (408, "not answered in time") }
     var answerAddress: String {
-        call.map { BrowserOriginatedCall.loopbackTarget($0.gateway.config.media.bindAddress) } ?? "127.0.0.1"
+        call.map { BrowserOriginatedCall.loopbackTarget($0.environment.config.media.bindAddress) } ?? "127.0.0.1"
     }
 
     func ringing() {
@@ -79,17 +88,16 @@ final class BrowserCallerLeg: CallerLeg {
 
     func answer(sdp: [UInt8], ended: @escaping (String) -> Void,
                 reoffer: @escaping (InDialogOffer) -> Void) -> Bool {
-        guard isPending, let call, !call.finished else { return false }
+        guard isPending, let call, !call.isEnded else { return false }
         isPending = false
         self.ended = ended
-        call.calleeAnswered(sdp)
+        call.calleeAnswered(sdp, leg: self)
         return true
     }
 
     func reject(_ code: Int, reason: String?) {
         guard isPending else { return }
         isPending = false
-        call?.calleeLeg = nil
         call?.attemptFailed(code: code, reason: reason ?? SIPResponse.defaultReasonPhrase(code))
     }
 

@@ -41,12 +41,16 @@ protocol CallerLeg: AnyObject {
 /// A trunk's INVITE as the caller.
 final class SIPCallerLeg: CallerLeg {
     let invite: IncomingInvite
-    private unowned let gateway: Gateway
+    let trunk: TrunkConfig?
+    let calledNumber: String
+    let answerAddress: String
     private var dialog: Dialog?
 
-    init(invite: IncomingInvite, gateway: Gateway) {
+    init(invite: IncomingInvite, trunk: TrunkConfig?, calledNumber: String, answerAddress: String) {
         self.invite = invite
-        self.gateway = gateway
+        self.trunk = trunk
+        self.calledNumber = calledNumber
+        self.answerAddress = answerAddress
     }
 
     var offer: String { String(decoding: invite.request.body, as: UTF8.self) }
@@ -55,12 +59,9 @@ final class SIPCallerLeg: CallerLeg {
         return from?.uri.user ?? from?.uri.host ?? "unknown"
     }
     var callerName: String? { invite.request.headers.from?.displayName }
-    var calledNumber: String { gateway.calledNumber(invite.request, trunk: trunk) }
     var sipCallID: String? { invite.request.headers.callID }
-    var trunk: TrunkConfig? { gateway.policy.trunk(for: invite.request, source: invite.source.ipAddress) }
     var trunkName: String? { trunk?.name }
     var direction: String { "trunk-to-browser" }
-    var answerAddress: String { gateway.config.media.publicAddress }
     var noAnswer: (code: Int, reason: String?) { (480, "No Answer") }
     var onCancelled: (() -> Void)? {
         get { invite.onCancelled }

@@ -37,7 +37,9 @@ extension Gateway {
         while true {
             switch step {
             case .bridge(.user(let user), _):
-                IncomingBrowserCall(gateway: self, caller: SIPCallerLeg(invite: invite, gateway: self), user: user).start()
+                let caller = SIPCallerLeg(invite: invite, trunk: trunk, calledNumber: calledNumber(invite.request, trunk: trunk),
+                                          answerAddress: config.media.publicAddress)
+                IncomingBrowserCall(environment: self, caller: caller, user: user).start()
                 return
             case .bridge(.trunk, _), .bridge(.uri, _):
                 step = run.resume(.bridged(code: 403, reason: "calls from trunks are not sent out again",

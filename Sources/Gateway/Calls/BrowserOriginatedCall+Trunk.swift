@@ -1,0 +1,102 @@
+import Dialplan
+import Media
+import SDP
+import SIP
+
+// A browser's call through a trunk (or straight to a SIP URI the dialplan
+// names): one attempt per bridge step, all with the same media endpoint.
+extension BrowserOriginatedCall {
+    func bridge(trunk: TrunkConfig, number: String, options: BridgeOptions) {
+        logger.info("browser call to \(number) via \(trunk.name)")
+        let direct = environment.config.trunk(named: trunk.name) == nil
+        state.value.recorder?.routed(to: direct ? trunk.name : number, trunk: direct ? nil : trunk.name, sipCallID: nil)
+        withMedia { [self] media in
+            let offer = media.phoneOffer(address: environment.publicMediaAddress,
+                                         codecs: Self.phoneCodecs(trunk: trunk, options: options))
+            state.value.phoneSDP = .none
+            sendInvite(trunk: trunk, number: number, options: options, offer: Array(offer.serialize().utf8))
+        }
+    }
+
+    /// A SIP URI the dialplan names (`sip:2001@pbx.example.org;transport=tcp`)
+    /// as a trunk of its own: no credentials, From in our public address.
+    static func directTarget(_ text: String, publicAddress: String) -> (TrunkConfig, String)? {
+        guard let uri = try? SIPURI.parse(text), uri.isSIP, !uri.host.isEmpty,
+              let user = uri.user, !user.isEmpty else { return nil }
+        let transport: SIPTransportKind
+        switch uri.transport?.lowercased() {
+        case nil: transport = uri.scheme == "sips" ? .tls : .udp
+        case "udp": transport = .udp
+        case "tcp": transport = .tcp
+        case "tls": transport = .tls
+        default: return nil
+        }
+        let trunk = TrunkConfig(name: text, address: uri.host, port: uri.port ?? transport.defaultPort,
+                                transport: transport, fromDomain: publicAddress)
+        return (trunk, user)
+    }
+
+    /// The dialplan's codec list where it names codecs the trunk can take, else the trunk's.
+    static func phoneCodecs(trunk: TrunkConfig, options: BridgeOptions) -> [PhoneCodec] {
+        let configured = trunk.codecs.compactMap { PhoneCodec(name: $0.rawValue) }
+        guard let names = options.codecs else { return configured }
+        let chosen = names.compactMap { PhoneCodec(name: $0.uppercased()) }
+        return chosen.isEmpty ? configured : chosen
+    }
+
+    private func sendInvite(trunk: TrunkConfig, number: String, options: BridgeOptions, offer: [UInt8]) {
+        let endpoint: SIPEndpoint
+        do {
+            endpoint = try environment.endpoint(for: trunk)
+        } catch {
+            return attemptFailed(code: 503, reason: "trunk \(trunk.name) cannot be reached: \(error)")
+        }
+        var parameters = environment.inviteParameters(trunk: trunk, endpoint: endpoint, number: number,
+                                                      callerID: options.callerID, body: offer)
+        if let name = options.callerName { parameters.from.displayName = name }
+        if let seconds = options.ringTimeout { parameters.ringTimeout = .milliseconds(Int64(seconds * 1000)) }
+        // Only what the dialplan puts in options.headers reaches the carrier;
+        // the browser's own X- headers stay with the dialplan.
+        parameters.headers += options.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let invite = environment.userAgent.invite(parameters) { [self] event in
+            switch event {
+            case .provisional(let response):
+                provisional(response)
+            case .answered(let response, let dialog):
+                answered(response, dialog: dialog)
+            case .failed(let failure):
+                attemptFailed(code: failure.statusCode, reason: failure.reason)
+            }
+        }
+        // A failure reported from inside `invite` (no route) already moved on.
+        if case .routing = state.value.phase, !isEnded { state.value.phase = .dialing(invite) }
+    }
+
+    private func provisional(_ response: SIPResponse) {
+        guard !isEnded else { return }
+        guard !response.body.isEmpty, response.statusCode == 183 || response.statusCode == 180 else {
+            return client.send(.ringing(call: request.id))
+        }
+        acceptPhoneAnswer(response.body) { [self] in
+            if let answer = state.value.browserAnswer { client.send(.progress(call: request.id, sdp: answer)) }
+        }
+    }
+
+    private func answered(_ response: SIPResponse, dialog: Dialog) {
+        guard !isEnded else { return dialog.bye() }
+        state.value.phase = .talking(.trunk(dialog))
+        state.value.wasAnswered = true
+        state.value.recorder?.routed(to: nil, trunk: nil, sipCallID: dialog.callID)
+        state.value.recorder?.answered()
+        dialog.onTerminated = { [self] reason in
+            finish(code: 200, reason: reason == .remoteBye ? "the far end hung up" : "\(reason)")
+        }
+        dialog.onOffer = { [self] offer in
+            guard let media = state.value.media else { return offer.reject(488, reason: "Not Acceptable Here") }
+            media.answer(offer, address: environment.publicMediaAddress, loop: loop)
+        }
+        acceptPhoneAnswer(response.body) { [self] in
+            if let answer = state.value.browserAnswer { client.send(.answered(call: request.id, sdp: answer)) }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Dialplan
+import Logging
+import Media
+import NIOCore
+import Records
+import SIP
+
+/// All a call may ask of the gateway around it: the SIP user agent, the
+/// configuration's facts, media, the browsers of a user, the dialplan,
+/// records, and the table of calls in progress. `Gateway` is the real one;
+/// the call layer's unit tests give calls their own, on an embedded loop.
+protocol CallEnvironment: AnyObject, Sendable {
+    /// The loop every call is confined to: the SIP user agent's.
+    var loop: any EventLoop { get }
+    var logger: Logger { get }
+    var userAgent: SIPUserAgent { get }
+    var config: TielineConfig { get }
+    var recordStore: (any CallRecordStore)? { get }
+    /// A new media endpoint for one call (sockets bound on a media loop).
+    func makeMedia() async throws -> any MediaEndpoint
+    /// The logged-in connections of a user, oldest first.
+    func connections(of user: String) -> [any BrowserConnection]
+    func makeDialplanRun(_ call: DialplanCall, log: Logger) -> DialplanRun
+    /// Where a trunk is reached (a name is resolved here, off the calls' concern).
+    func endpoint(for trunk: TrunkConfig) throws -> SIPEndpoint
+    /// The gateway's table of calls, for leak checks and a clean stop.
+    func callStarted(_ call: AnyObject)
+    func callEnded(_ call: AnyObject)
+}
+
+extension CallEnvironment {
+    /// The address our SDP names toward trunks.
+    var publicMediaAddress: String { config.media.publicAddress }
+
+    /// The INVITE toward a trunk: request URI and To for the number, From
+    /// for the caller ID, the trunk's credentials, the ring timeout.
+    func inviteParameters(trunk: TrunkConfig, endpoint: SIPEndpoint, number: String, callerID: String?,
+                          body: [UInt8]) -> OutgoingInvite.Parameters {
+        let requestURI = SIPURI(scheme: "sip", user: number, host: trunk.address,
+                                port: trunk.port == SIPTransport(trunk.transport).defaultPort ? nil : trunk.port)
+        var toURI = requestURI
+        toURI.port = nil
+        let fromUser = callerID ?? trunk.username ?? "tieline"
+        let from = NameAddress(uri: SIPURI(scheme: "sip", user: fromUser, host: trunk.fromDomain))
+        return OutgoingInvite.Parameters(
+            requestURI: requestURI, from: from, to: NameAddress(uri: toURI), destination: endpoint,
+            body: body, credentials: trunk.credentials, ringTimeout: TimeAmount(config.sip.inviteTimeout))
+    }
+
+    /// Closes a call's media. With a status (the call's end), the record is
+    /// ended with the media's last statistics, and only then does the call
+    /// count as gone: stopping the gateway waits for that, so no record's
+    /// end is lost at shutdown.
+    func closeMedia(_ media: (any MediaEndpoint)?, of call: AnyObject & Sendable, recorder: CallRecorder?,
+                    status: Int?, reason: String) {
+        guard let media else {
+            if let status {
+                recorder?.ended(status: status, reason: reason, media: nil)
+                callEnded(call)
+            }
+            return
+        }
+        let recorder = LoopBound(recorder)
+        let loop = self.loop
+        Task {
+            let statistics = status == nil ? nil : try? await media.statistics()
+            await media.close(reason: "call ended")
+            guard let status else { return }
+            loop.execute {
+                recorder.value?.ended(status: status, reason: reason, media: statistics)
+                self.callEnded(call)
+            }
+        }
+    }
+}
+
+extension TrunkConfig {
+    /// The digest credentials, when the trunk has a username and password.
+    var credentials: SIPCredentials? {
+        guard let username = authUsername ?? username, let password, !username.isEmpty else { return nil }
+        return SIPCredentials(username: username, password: password, realm: realm)
+    }
+}
+
+extension Gateway: CallEnvironment {
+    var loop: any EventLoop { eventLoop }
+
+    func makeMedia() async throws -> any MediaEndpoint {
+        guard let media else { throw GatewayError.configuration("no media engine") }
+        return try await media.makeSession()
+    }
+
+    func connections(of user: String) -> [any BrowserConnection] { browsers.connections(of: user) }
+
+    func makeDialplanRun(_ call: DialplanCall, log: Logger) -> DialplanRun { dialplan.makeRun(call, log: log) }
+
+    func callStarted(_ call: AnyObject) { browserCallStarted(call) }
+    func callEnded(_ call: AnyObject) { browserCallEnded(call) }
+}

@@ -1,0 +1,307 @@
+import Logging
+import Media
+import NIOConcurrencyHelpers
+import NIOCore
+import SDP
+import SIP
+import Signaling
+
+/// A call to a browser user, from a trunk or from another browser (the
+/// `CallerLeg`): every logged-in connection of the user gets `incoming`
+/// with the gateway's WebRTC offer; the first `answer` wins and the others
+/// hear "answered elsewhere". 4xx/5xx rejects withdraw one connection, 6xx
+/// ends the call for all; when nobody is left the caller gets the last
+/// rejection (480 if none). All state is one `State` bound to the call's loop.
+final class IncomingBrowserCall: CallControl, Sendable {
+    enum Phase {
+        /// The media endpoint is being made and given the caller's offer.
+        case preparing
+        case ringing(Ringing)
+        /// The answering connection's SDP is being applied to the media.
+        case answering(Ringing, by: any BrowserConnection)
+        case talking(with: any BrowserConnection)
+        case ended
+    }
+
+    /// The connections still ringing, and what they said so far.
+    struct Ringing {
+        var connections: [ObjectIdentifier: any BrowserConnection] = [:]
+        var sentRinging = false
+        var lastRejection: Int?
+        var timer: Scheduled<Void>?
+    }
+
+    struct State {
+        var phase = Phase.preparing
+        var media: (any MediaEndpoint)?
+        /// Our answer to the caller's offer, sent when a browser answers.
+        var phoneAnswer: [UInt8] = []
+        var recorder: CallRecorder?
+    }
+
+    let environment: any CallEnvironment
+    let user: String
+    let id: String
+    let logger: Logger
+    /// How long the browsers ring: the dialplan's `ring_timeout`, else `sip.invite_timeout`.
+    let ringTimeout: TimeAmount
+    private let callerBox: NIOLoopBound<CallerLeg>
+    let state: NIOLoopBoundBox<State>
+
+    private static let counter = NIOLockedValueBox(0)
+
+    init(environment: any CallEnvironment, caller: CallerLeg, user: String, ringTimeout seconds: Double? = nil) {
+        self.environment = environment
+        self.user = user
+        ringTimeout = seconds.map { .milliseconds(Int64($0 * 1000)) } ?? TimeAmount(environment.config.sip.inviteTimeout)
+        id = "in-" + String(Self.counter.withLockedValue { $0 += 1; return $0 })
+        var logger = environment.logger
+        logger[metadataKey: "call"] = "\(id)"
+        self.logger = logger
+        callerBox = NIOLoopBound(caller, eventLoop: environment.loop)
+        state = NIOLoopBoundBox.makeBoxSendingValue(State(), as: State.self, eventLoop: environment.loop)
+    }
+
+    private var loop: any EventLoop { environment.loop }
+    private var isEnded: Bool { if case .ended = state.value.phase { true } else { false } }
+
+    func start() {
+        environment.callStarted(self)
+        let caller = callerBox.value
+        // A browser's call to a browser has its own record (the caller's side).
+        if caller is SIPCallerLeg {
+            state.value.recorder = CallRecorder(
+                store: environment.recordStore, instance: environment.config.records.instanceName,
+                callID: id, direction: .trunkToBrowser, from: caller.callerNumber, to: caller.calledNumber,
+                user: user, trunk: caller.trunkName, sipCallID: caller.sipCallID)
+        }
+        caller.onCancelled = { [self] in finish(toBrowsers: 487, reason: "the caller hung up", sip: nil) }
+        let connections = environment.connections(of: user)
+        guard !connections.isEmpty else {
+            return finish(toBrowsers: 480, reason: "", sip: (480, "Temporarily Unavailable"))
+        }
+        let offerText = caller.offer
+        let address = caller.answerAddress
+        let environment = self.environment
+        Task {
+            let media: any MediaEndpoint
+            do {
+                media = try await environment.makeMedia()
+            } catch {
+                return loop.execute { self.finish(toBrowsers: 503, reason: "", sip: (503, "No Media Ports")) }
+            }
+            do {
+                let answer = try await media.answerPhoneOffer(SessionDescription.parse(offerText), address: address)
+                let browserOffer = media.browserOffer().serialize()
+                loop.execute {
+                    self.state.value.media = media
+                    self.watch(media)
+                    guard !self.isEnded else { return self.releaseMedia() }
+                    self.state.value.phoneAnswer = Array(answer.serialize().utf8)
+                    self.ring(connections, offer: browserOffer)
+                }
+            } catch {
+                await media.close(reason: "offer refused")
+                loop.execute { self.finish(toBrowsers: 488, reason: "", sip: (488, "Not Acceptable Here")) }
+            }
+        }
+    }
+
+    private func ring(_ connections: [any BrowserConnection], offer: String) {
+        let caller = callerBox.value
+        var ringing = Ringing()
+        for client in connections where client.ring(id, from: caller.callerNumber, fromName: caller.callerName,
+                                                    to: user, sdp: offer, control: self) {
+            ringing.connections[ObjectIdentifier(client)] = client
+        }
+        guard !ringing.connections.isEmpty else {
+            return finish(toBrowsers: 480, reason: "", sip: (480, "Temporarily Unavailable"))
+        }
+        logger.info("ringing \(user) on \(ringing.connections.count) connection(s)")
+        ringing.timer = loop.scheduleTask(in: ringTimeout) { [self] in
+            finish(toBrowsers: 408, reason: "not answered in time", sip: callerBox.value.noAnswer)
+        }
+        state.value.phase = .ringing(ringing)
+    }
+
+    // MARK: from the browsers
+
+    func clientRinging(_ client: SignalingClient) { loop.execute { self.browserRinging(client) } }
+    func clientAnswer(_ sdp: String, from client: SignalingClient) { loop.execute { self.browserAnswered(sdp, by: client) } }
+    func clientReject(_ code: Int, from client: SignalingClient) { loop.execute { self.browserRejected(code, by: client) } }
+    func clientHangup(_ client: SignalingClient) { loop.execute { self.left(client, reason: "browser hung up") } }
+    func clientGone(_ client: SignalingClient) { loop.execute { self.left(client, reason: "browser connection closed") } }
+
+    func clientDTMF(_ digits: String, durationMilliseconds: Int, from client: SignalingClient) {
+        loop.execute { [self] in
+            state.value.media?.playDTMF(digits, milliseconds: durationMilliseconds, for: client, call: id)
+        }
+    }
+
+    // The same, on the loop, for any connection (the unit tests' too).
+
+    func browserRinging(_ client: any BrowserConnection) {
+        guard case .ringing(var ringing) = state.value.phase, !ringing.sentRinging else { return }
+        ringing.sentRinging = true
+        state.value.phase = .ringing(ringing)
+        callerBox.value.ringing()
+    }
+
+    func browserAnswered(_ sdp: String, by client: any BrowserConnection) {
+        let key = ObjectIdentifier(client)
+        guard case .ringing(let ringing) = state.value.phase, ringing.connections[key] != nil,
+              let media = state.value.media else {
+            // Lost the race: another connection answered first (or is answering).
+            return client.send(.hangup(call: id, code: 200, reason: "answered elsewhere"))
+        }
+        state.value.phase = .answering(ringing, by: client)
+        Task {
+            do {
+                try await media.acceptBrowserAnswer(SessionDescription.parse(sdp))
+                loop.execute { self.answerApplied(by: client) }
+            } catch {
+                loop.execute {
+                    guard case .answering(let ringing, let answering) = self.state.value.phase,
+                          answering === client else { return }
+                    // It keeps ringing there and may answer again.
+                    self.state.value.phase = .ringing(ringing)
+                    client.send(.error(code: 488, reason: "the answer cannot be used: \(error)", call: self.id))
+                }
+            }
+        }
+    }
+
+    private func answerApplied(by client: any BrowserConnection) {
+        // The answering connection may have closed, or rejected, while its SDP was applied.
+        guard case .answering(var ringing, let answering) = state.value.phase, answering === client else { return }
+        let caller = callerBox.value
+        let answered = caller.answer(sdp: state.value.phoneAnswer, ended: { [self] reason in
+            finish(toBrowsers: 200, reason: reason, sip: nil)
+        }, reoffer: { [self] offer in
+            guard let media = state.value.media else { return offer.reject(488, reason: "Not Acceptable Here") }
+            media.answer(offer, address: callerBox.value.answerAddress, loop: loop)
+        })
+        guard answered else {
+            state.value.phase = .ringing(ringing)
+            return finish(toBrowsers: 487, reason: "the caller hung up", sip: nil)
+        }
+        ringing.connections[ObjectIdentifier(client)] = nil
+        ringing.timer?.cancel()
+        for other in ringing.connections.values { other.send(.hangup(call: id, code: 200, reason: "answered elsewhere")) }
+        state.value.phase = .talking(with: client)
+        client.confirmAnswer(id)
+        logger.info("answered on \(client)")
+        state.value.recorder?.answered()
+    }
+
+    func browserRejected(_ code: Int, by client: any BrowserConnection) {
+        let key = ObjectIdentifier(client)
+        switch state.value.phase {
+        case .ringing(let ringing) where ringing.connections[key] != nil:
+            break
+        case .answering(let ringing, let answering) where ringing.connections[key] != nil:
+            // A reject while its own answer is applied withdraws that answer.
+            if answering === client { state.value.phase = .ringing(ringing) }
+        default:
+            return
+        }
+        if code >= 600 { return finish(toBrowsers: code, reason: "declined", sip: (code, nil)) }
+        withdraw(client, rejection: code)
+    }
+
+    func left(_ client: any BrowserConnection, reason: String) {
+        switch state.value.phase {
+        case .talking(let answeredBy) where answeredBy === client:
+            logger.info("call ended: \(reason)")
+            callerBox.value.hangUp()
+            finish(toBrowsers: nil, reason: reason, sip: nil)
+        case .answering(let ringing, let answering) where answering === client:
+            state.value.phase = .ringing(ringing)
+            withdraw(client)
+        case .ringing, .answering:
+            withdraw(client)
+        default:
+            break
+        }
+    }
+
+    /// One connection is out of the ringing; when nobody is left, the
+    /// caller hears the last rejection (480 if none).
+    private func withdraw(_ client: any BrowserConnection, rejection: Int? = nil) {
+        let key = ObjectIdentifier(client)
+        switch state.value.phase {
+        case .ringing(var ringing):
+            guard ringing.connections.removeValue(forKey: key) != nil else { return }
+            if let rejection { ringing.lastRejection = rejection }
+            state.value.phase = .ringing(ringing)
+            if ringing.connections.isEmpty {
+                finish(toBrowsers: nil, reason: "", sip: (ringing.lastRejection ?? 480, nil))
+            }
+        case .answering(var ringing, let answering):
+            guard ringing.connections.removeValue(forKey: key) != nil else { return }
+            if let rejection { ringing.lastRejection = rejection }
+            state.value.phase = .answering(ringing, by: answering)
+        default:
+            break
+        }
+    }
+
+    private func watch(_ media: any MediaEndpoint) {
+        Task {
+            for await event in media.events {
+                if case .ended(let reason) = event {
+                    loop.execute {
+                        if case .talking = self.state.value.phase { self.callerBox.value.hangUp() }
+                        self.finish(toBrowsers: 200, reason: "media ended: \(reason)", sip: (480, "Media Failed"))
+                    }
+                }
+                if case .dtmf(let report) = event, report.origin == .phone {
+                    loop.execute {
+                        if case .talking(let client) = self.state.value.phase {
+                            client.send(.dtmf(call: self.id, digit: report.digit))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends the call: `hangup` to every connection still in it (with
+    /// `browserCode`, nil for none), and the SIP final response when the
+    /// caller still waits for one.
+    private func finish(toBrowsers browserCode: Int?, reason: String, sip: (Int, String?)?) {
+        let phase = state.value.phase
+        if case .ended = phase { return }
+        state.value.phase = .ended
+        var inCall: [any BrowserConnection] = []
+        var answered = false
+        switch phase {
+        case .ringing(let ringing):
+            ringing.timer?.cancel()
+            inCall = Array(ringing.connections.values)
+        case .answering(let ringing, let answering):
+            ringing.timer?.cancel()
+            inCall = Array(ringing.connections.values.filter { $0 !== answering }) + [answering]
+        case .talking(let client):
+            inCall = [client]
+            answered = true
+        case .preparing, .ended:
+            break
+        }
+        if let browserCode {
+            for client in inCall { client.send(.hangup(call: id, code: browserCode, reason: reason)) }
+        }
+        let caller = callerBox.value
+        if let sip, caller.isPending { caller.reject(sip.0, reason: sip.1) }
+        caller.onCancelled = nil
+        logger.info("call ended: \(reason.isEmpty ? "\(sip?.0 ?? 0)" : reason)")
+        let status = answered ? 200 : sip?.0 ?? browserCode ?? 487
+        releaseMedia(status: status, reason: reason.isEmpty ? (sip?.1 ?? "") : reason)
+    }
+
+    private func releaseMedia(status: Int? = nil, reason: String = "") {
+        let media = state.value.media
+        state.value.media = nil
+        environment.closeMedia(media, of: self, recorder: state.value.recorder, status: status, reason: reason)
+    }
+}

@@ -1,0 +1,120 @@
+import Media
+import NIOCore
+import SDP
+import SIP
+
+/// What a call needs of its media, in the spirit of SIP.js's
+/// SessionDescriptionHandler: descriptions made and applied on each side,
+/// DTMF, the dialplan's own media, statistics, closing. The call never sees
+/// sockets or packets. `MediaSession` is the real one; the call layer's unit
+/// tests use a fake. Conference, recording and transfer plug in here.
+///
+/// The browser side speaks WebRTC (ICE-lite, DTLS-SRTP, Opus); the phone
+/// side plain RTP/AVP toward a trunk, another user's media, or the
+/// gateway's own applications.
+protocol MediaEndpoint: AnyObject, Sendable {
+    /// Events: the browser connected, DTMF crossed, media ended (the last).
+    var events: AsyncStream<MediaEvent> { get }
+
+    // The browser side.
+    func answerBrowserOffer(_ offer: SessionDescription) async throws -> SessionDescription
+    func browserOffer(setup: SDPSetup, telephoneEventPayloadType: UInt8) -> SessionDescription
+    func acceptBrowserAnswer(_ answer: SessionDescription) async throws
+
+    // The phone side; every description it makes carries the o= version RFC 3264 §8 asks for.
+    func phoneOffer(address: String, codecs: [PhoneCodec], telephoneEventPayloadType: UInt8,
+                    packetTime: Int) -> SessionDescription
+    func acceptPhoneAnswer(_ answer: SessionDescription) async throws
+    func answerPhoneOffer(_ offer: SessionDescription, address: String,
+                          preference: [PhoneCodec]) async throws -> SessionDescription
+    /// A new offer inside the call (hold, resume, a new address): the same codec, the direction mirrored.
+    func answerPhoneReoffer(_ offer: SessionDescription, address: String) async throws -> SessionDescription
+    /// What was agreed, for a re-INVITE that asks us to offer.
+    func currentPhoneDescription(address: String) async throws -> SessionDescription
+
+    /// RFC 4733 toward the phone; false when it negotiated no telephone-event.
+    func sendDTMF(_ digits: String, milliseconds: Int) async throws -> Bool
+    /// The gateway's own media as the phone side (the dialplan's answer, echo, tones, digits).
+    func startApplication(loop: any EventLoop) async throws -> any CallApplication
+    func statistics() async throws -> MediaStatistics
+    func close(reason: String) async
+}
+
+extension MediaEndpoint {
+    func browserOffer() -> SessionDescription { browserOffer(setup: .actpass, telephoneEventPayloadType: 101) }
+    func phoneOffer(address: String, codecs: [PhoneCodec]) -> SessionDescription {
+        phoneOffer(address: address, codecs: codecs, telephoneEventPayloadType: 101, packetTime: 20)
+    }
+    func answerPhoneOffer(_ offer: SessionDescription, address: String) async throws -> SessionDescription {
+        try await answerPhoneOffer(offer, address: address, preference: [.pcmu, .pcma, .g722])
+    }
+
+    /// Answers the phone's offer inside the call (a re-INVITE or UPDATE:
+    /// hold, resume, a new address, a refresh without SDP): the same codec,
+    /// the direction mirrored, the o= version raised only when the answer
+    /// changed. The browser's SDP never changes. The SIP answer is sent from
+    /// `loop`, the call's; an offer the media cannot take gets 488 and the
+    /// call goes on as before.
+    func answer(_ offer: InDialogOffer, address: String, loop: any EventLoop) {
+        let body = offer.body
+        let box = LoopBound(offer)
+        Task {
+            let answer: SessionDescription?
+            if body.isEmpty {
+                answer = try? await currentPhoneDescription(address: address)
+            } else if let text = String(validating: body, as: UTF8.self),
+                      let parsed = try? SessionDescription.parse(text) {
+                answer = try? await answerPhoneReoffer(parsed, address: address)
+            } else {
+                answer = nil
+            }
+            loop.execute {
+                guard let answer else { return box.value.reject(488, reason: "Not Acceptable Here") }
+                box.value.accept(body: Array(answer.serialize().utf8))
+            }
+        }
+    }
+
+    /// A browser's `dtmf` message, played toward the phone; the browser hears
+    /// error 488 when the phone side negotiated no telephone-event.
+    func playDTMF(_ digits: String, milliseconds: Int, for client: any BrowserConnection, call: String) {
+        Task {
+            if !((try? await sendDTMF(digits, milliseconds: milliseconds)) ?? false) {
+                client.send(.error(code: 488, reason: "the far end takes no telephone-events", call: call))
+            }
+        }
+    }
+}
+
+/// The dialplan's own media on a call it answered.
+protocol CallApplication: AnyObject, Sendable {
+    /// Sends back what it hears, until the call ends.
+    func echo()
+    func play(frequency: Double, duration: Double, done: @escaping () -> Void)
+    func collectDigits(max: Int, timeout: Double, terminator: String?, done: @escaping (String) -> Void)
+    func close()
+}
+
+extension MediaSession: MediaEndpoint {}
+
+/// The media plane's application, with completions on the call's loop.
+extension LocalMediaApplication: CallApplication {
+    func echo() { startEcho() }
+    func close() { stop() }
+
+    func play(frequency: Double, duration: Double, done: @escaping () -> Void) {
+        let done = LoopBound(done)
+        playTone(frequency: frequency, duration: duration, then: { done.value() })
+    }
+
+    func collectDigits(max: Int, timeout: Double, terminator: String?, done: @escaping (String) -> Void) {
+        let done = LoopBound(done)
+        collectDigits(max: max, timeout: timeout, terminator: terminator, then: { done.value($0) })
+    }
+}
+
+extension MediaSession {
+    func startApplication(loop: any EventLoop) async throws -> any CallApplication {
+        try await startLocalApplication(callbackLoop: loop)
+    }
+}
