@@ -22,8 +22,10 @@ CONFIG ?= config/tieline.yaml
 # Headers and pkg-config files for the C shims (Package.swift).
 BUILD_PACKAGES := libsrtp2-dev libssl-dev libopus-dev libspandsp-dev liblua5.4-dev libsqlite3-dev pkg-config openssl
 # The real peers the integration tests run: sipp, socat (TLS in front of
-# sipp), tshark (RTP capture), sox (tones).
-TEST_PACKAGES := sip-tester socat tshark sox chromium chromium-driver iproute2 util-linux postgresql
+# sipp), tshark (RTP capture), sox (tones), Kamailio (registrar and
+# record-routing proxy) and baresip (a phone registered to it).
+TEST_PACKAGES := sip-tester socat tshark sox chromium chromium-driver iproute2 util-linux postgresql \
+  kamailio kamailio-tls-modules baresip
 
 # $(call install,PACKAGES): apt-get install the ones not installed, as root
 # or through sudo.

@@ -104,7 +104,8 @@ final class KamailioProcess: ChildProcess, @unchecked Sendable {
     /// Everything Kamailio logged (stderr): one NOTICE line per request
     /// ("request INVITE sip:... from 127.0.0.1:PORT (udp) to=sip:..."), per
     /// reply relayed ("reply 200 OK for INVITE from ..."), per binding saved
-    /// ("registered sip:tieline@127.0.0.1:PORT contact <sip:...>"), per
+    /// ("registered sip:tieline@127.0.0.1:PORT contact <sip:...>", or
+    /// "unregistered sip:..." for Expires 0), per
     /// retarget ("DID +15550100 belongs to tieline", "retargeted to sip:...")
     /// and per in-dialog hop ("in-dialog BYE via loose_route to sip:...").
     var log: String { read("stderr") }
@@ -114,7 +115,8 @@ final class KamailioProcess: ChildProcess, @unchecked Sendable {
     /// the log line, which holds the Contact.
     @discardableResult
     func waitForRegistration(user: String, since offset: Int = 0, timeout: TimeInterval = 10) throws -> String {
-        try waitForLog(containing: "registered sip:\(user)@", since: offset, timeout: timeout)
+        // ": " so that "unregistered sip:user@" (Expires 0) does not count.
+        try waitForLog(containing: ": registered sip:\(user)@", since: offset, timeout: timeout)
     }
 
     /// Until a log line contains `text` (after the first `offset` characters);
@@ -333,7 +335,13 @@ route[REGISTRAR] {
 		sl_reply_error();
 		exit;
 	}
-	xlog("L_NOTICE", "registered $tu contact $ct\n");
+	$var(expires) = -1;
+	if (is_present_hf("Expires")) $var(expires) = $(hdr(Expires){s.int});
+	if ($var(expires) == 0 || $ct == "*" || $ct =~ ";expires=0([^0-9]|$)") {
+		xlog("L_NOTICE", "unregistered $tu\n");
+	} else {
+		xlog("L_NOTICE", "registered $tu contact $ct\n");
+	}
 	exit;
 }
 

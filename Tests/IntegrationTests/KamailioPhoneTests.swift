@@ -1,0 +1,140 @@
+import Foundation
+import XCTest
+@testable import Gateway
+
+/// Tieline against SIP equipment nobody here wrote: Kamailio as registrar and
+/// record-routing proxy with digest auth, baresip as a phone registered to it
+/// that auto-answers, plays a 440 Hz tone and records what it hears. The
+/// browser is aiortc through the WebSocket protocol (1 kHz tone). Loopback only.
+final class KamailioPhoneTests: XCTestCase {
+    static let tieline = ("tieline", "tieline-secret")
+    static let bob = ("bob", "bob-secret")
+
+    /// Tieline with one trunk, Kamailio; `register` binds its `tl-kamailio` contact there.
+    func gateway(kamailio: KamailioProcess, register: Bool, dids: String = "{}") async throws -> GatewayFixture {
+        try await GatewayFixture(
+            trunks: [TrunkSpec(name: "kamailio", port: kamailio.port, username: Self.tieline.0, password: Self.tieline.1,
+                               register: register)],
+            browsers: true, routing: "{ home_country: \"1\", dids: \(dids) }")
+    }
+
+    func testTielineRegistersWithMD5AndSHA256Challenges() async throws {
+        for algorithm in [KamailioProcess.DigestAlgorithm.md5, .sha256] {
+            let kamailio = try KamailioProcess.start(users: [Self.tieline.0: Self.tieline.1], algorithm: algorithm)
+            defer { kamailio.stop() }
+            let fixture = try await gateway(kamailio: kamailio, register: true)
+            let line = try kamailio.waitForRegistration(user: Self.tieline.0)
+            XCTAssertTrue(line.contains("sip:tl-kamailio@127.0.0.1:\(fixture.udpPort)"),
+                          "\(algorithm): the registration's own contact: \(line)\n\(kamailio.diagnostics)")
+            XCTAssertTrue(kamailio.log.contains("algorithm=\(algorithm.rawValue)") || algorithm == .md5,
+                          "the challenge was \(algorithm.rawValue):\n\(kamailio.diagnostics)")
+            await fixture.stop()
+            _ = try? kamailio.waitForLog(containing: "unregistered sip:\(Self.tieline.0)@")
+        }
+    }
+
+    func testABrowserCallsThePhoneThroughKamailioWithAudioBothWaysAndHangsUp() async throws {
+        let kamailio = try KamailioProcess.start(users: [Self.tieline.0: Self.tieline.1, Self.bob.0: Self.bob.1],
+                                                 dids: ["+15550123": Self.bob.0])
+        defer { kamailio.stop() }
+        let phone = try BaresipProcess.start(user: Self.bob.0, password: Self.bob.1, registrar: "127.0.0.1:\(kamailio.port)",
+                                             codecs: ["PCMU"], toneFrequency: 440, toneSampleRate: 8000)
+        defer { phone.stop() }
+        let fixture = try await gateway(kamailio: kamailio, register: false)
+        let mark = phone.control.eventCount
+        // The INVITE meets Kamailio's 407, is answered with the trunk's credentials, record-routed and retargeted.
+        let result = try await BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice", "--password", "alice-secret",
+                                                 "--call", "+15550123", "--duration", "4"])
+        XCTAssertNil(result["error"], "\(result)\n\(kamailio.diagnostics)\n\(phone.diagnostics)")
+        XCTAssertEqual(BrowserPhone.messageTypes(result).filter { $0 == "answered" }.count, 1, "\(result)")
+        BrowserPhone.assertTone(result, "browser_rx", hertz: 440, tolerance: 15)
+        // The browser hung up: baresip saw the BYE through the proxy.
+        let closed = try phone.waitForCallClosed(since: mark)
+        XCTAssertNotNil(closed.type, "\(phone.diagnostics)")
+        let heard = try XCTUnwrap(phone.receivedRecordings.last, "baresip recorded the call\n\(phone.diagnostics)")
+        let audio = try WAVAudio.read(heard)
+        XCTAssertEqual(Double(audio.peakFrequency(start: 1, duration: 1)), 1000, accuracy: 25,
+                       "the phone heard the browser's tone")
+        await fixture.assertNothingLeft(within: 3)
+        await fixture.stop()
+    }
+
+    func testThePhoneCallsTheBrowserUsersDIDThroughTheRetargetHoldsResumesAndHangsUp() async throws {
+        let kamailio = try KamailioProcess.start(users: [Self.tieline.0: Self.tieline.1, Self.bob.0: Self.bob.1],
+                                                 dids: ["+15550100": Self.tieline.0])
+        defer { kamailio.stop() }
+        let fixture = try await gateway(kamailio: kamailio, register: true, dids: #"{ "+15550100": alice }"#)
+        _ = try kamailio.waitForRegistration(user: Self.tieline.0)
+        let phone = try BaresipProcess.start(user: Self.bob.0, password: Self.bob.1, registrar: "127.0.0.1:\(kamailio.port)",
+                                             codecs: ["PCMU"], toneFrequency: 440, toneSampleRate: 8000)
+        defer { phone.stop() }
+        // The browser answers whatever rings, for 7 s.
+        async let browser = BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice", "--password", "alice-secret",
+                                              "--answer", "--duration", "7"])
+        for _ in 0..<100 where fixture.gateway.connectionCount(of: "alice") == 0 {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let capture = try RTPArrivals.start(port: phone.rtpPort, seconds: 9)
+        let mark = phone.control.eventCount
+        // The registrar rewrites the Request-URI to Tieline's contact; the number is only in To.
+        try phone.dial("+15550100", timeout: 15)
+        try await Task.sleep(for: .milliseconds(1500))
+        let holdStarted = Date()
+        try phone.hold()
+        try await Task.sleep(for: .milliseconds(1500))
+        try phone.resume()
+        let resumed = Date()
+        try await Task.sleep(for: .milliseconds(1500))
+        try phone.hangup()
+        let result = try await browser
+        XCTAssertNil(result["error"], "\(result)")
+        XCTAssertNotNil(result["incoming"], "the DID rang alice: \(result)\n\(kamailio.diagnostics)")
+        XCTAssertEqual((result["ended"] as? [String: Any])?["code"] as? Int, 200, "the phone hung up: \(result)")
+        BrowserPhone.assertTone(result, "browser_rx", hertz: 440, tolerance: 15)
+        _ = mark
+        // RFC 3264 §8: Tieline's SDP toward the phone is version 1, 2 (hold answered), 3 (resumed).
+        let trace = phone.diagnostics
+        let versions = trace.matches(of: /o=tieline \d+ (\d+) IN/).map { Int($0.1)! }
+        XCTAssertEqual(versions.reduce(into: [Int]()) { if $0.last != $1 { $0.append($1) } }, [1, 2, 3],
+                       "o= versions seen by the phone\n\(trace)")
+        XCTAssertTrue(trace.contains("a=recvonly"), "the hold answered recvonly")
+        // No RTP toward the held phone; RTP again after the resume.
+        let arrivals = capture.finish()
+        let heldWindow = (holdStarted.timeIntervalSince1970 + 0.3)...(resumed.timeIntervalSince1970 - 0.3)
+        XCTAssertGreaterThan(arrivals.count, 50, "RTP reached the phone at all")
+        XCTAssertEqual(arrivals.filter { heldWindow.contains($0) }.count, 0, "RTP kept flowing to a held phone")
+        XCTAssertGreaterThan(arrivals.filter { $0 > resumed.timeIntervalSince1970 + 0.3 }.count, 20,
+                             "RTP flows again after the resume")
+        let heard = try XCTUnwrap(phone.receivedRecordings.last, "baresip recorded the call")
+        XCTAssertEqual(Double(try WAVAudio.read(heard).peakFrequency(start: 0.4, duration: 0.8)), 1000, accuracy: 25,
+                       "the phone heard the browser's tone before the hold")
+        await fixture.assertNothingLeft(within: 3)
+        await fixture.stop()
+    }
+}
+
+/// When RTP datagrams reach a UDP port on loopback, from tshark.
+final class RTPArrivals: @unchecked Sendable {
+    private let process = Process()
+    private let output = Pipe()
+
+    static func start(port: Int, seconds: Int) throws -> RTPArrivals {
+        let capture = RTPArrivals()
+        capture.process.executableURL = URL(fileURLWithPath: "/usr/bin/tshark")
+        capture.process.arguments = ["-i", "lo", "-f", "udp and dst port \(port)", "-a", "duration:\(seconds)",
+                                     "-T", "fields", "-e", "frame.time_epoch", "-l", "-q"]
+        capture.process.standardOutput = capture.output
+        capture.process.standardError = FileHandle.nullDevice
+        try capture.process.run()
+        Thread.sleep(forTimeInterval: 1.0)  // tshark needs a moment before it captures
+        return capture
+    }
+
+    /// Stops the capture and returns the arrival times (seconds since 1970).
+    func finish() -> [Double] {
+        if process.isRunning { process.interrupt() }
+        process.waitUntilExit()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return text.split(separator: "\n").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+    }
+}
