@@ -112,10 +112,13 @@ enum BrowserPhone {
         try process.run()
         let collected = OutputCollector(output: output, errors: errors)
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline {
+        // The result line ends the run too: next to Kamailio's process tree,
+        // Foundation sometimes reports a child that exited as still running.
+        while process.isRunning, Date() < deadline, !collected.outputText.contains("{\"result\"") {
             try await Task.sleep(for: .milliseconds(50))
         }
-        if process.isRunning {
+        try await Task.sleep(for: .milliseconds(200))  // the rest of the result line
+        if process.isRunning, !collected.outputText.contains("{\"result\"") {
             process.terminate()
             throw BrowserPhoneError("the browser peer did not finish in \(timeout) s: \(collected.errorText)")
         }

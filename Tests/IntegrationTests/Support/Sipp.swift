@@ -208,7 +208,9 @@ class ChildProcess: @unchecked Sendable {
             let pid = process.processIdentifier
             kill(getpgid(pid) == pid ? -pid : pid, SIGKILL)
         }
-        process.waitUntilExit()
+        // Bounded: a child Foundation has not reaped yet must not hang the test.
+        let reaped = Date().addingTimeInterval(3)
+        while process.isRunning, Date() < reaped { Thread.sleep(forTimeInterval: 0.01) }
     }
 
     /// Asks the process to stop cleanly; false when it has no way to.
