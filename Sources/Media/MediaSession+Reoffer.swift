@@ -47,11 +47,6 @@ extension MediaSession {
             .sessionDescription(sessionID: UInt64(phoneSSRC), sessionVersion: 0)
             .stampedForPhone(self)
     }
-
-    /// Whether the phone is being sent RTP (false while held), for tests and statistics.
-    public var sendsToPhone: Bool {
-        get async { (try? await eventLoop.submit { [self] in media.sendsToPhone }.get()) ?? false }
-    }
 }
 
 extension SessionDescription {

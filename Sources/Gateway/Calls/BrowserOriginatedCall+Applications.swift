@@ -57,15 +57,16 @@ extension BrowserOriginatedCall {
         let loop = self.loop
         let next = LoopBound(next)
         Task {
-            let media: any MediaEndpoint
-            do {
-                media = try await environment.makeMedia()
-            } catch {
-                return loop.execute { self.finish(code: 503, reason: "no media ports free") }
-            }
-            do {
+            let prepared = await environment.prepareMedia { media in
                 let answer = try await media.answerBrowserOffer(SessionDescription.parse(offerText))
-                let application = try await media.startApplication(loop: loop)
+                return (answer, try await media.startApplication(loop: loop))
+            }
+            switch prepared {
+            case .failure(.noPorts):
+                loop.execute { self.finish(code: 503, reason: "no media ports free") }
+            case .failure(.refused(let error)):
+                loop.execute { self.finish(code: 488, reason: "the offer cannot be used: \(error)") }
+            case .success(let (media, (answer, application))):
                 loop.execute {
                     self.state.value.media = media
                     self.watch(media)
@@ -81,9 +82,6 @@ extension BrowserOriginatedCall {
                     self.client.send(.answered(call: self.request.id, sdp: answer.serialize()))
                     next.value(application)
                 }
-            } catch {
-                await media.close(reason: "offer refused")
-                loop.execute { self.finish(code: 488, reason: "the offer cannot be used: \(error)") }
             }
         }
     }

@@ -173,14 +173,12 @@ final class BrowserOriginatedCall: CallControl, Sendable {
         let next = LoopBound(next)
         let environment = self.environment
         Task {
-            let media: any MediaEndpoint
-            do {
-                media = try await environment.makeMedia()
-            } catch {
-                return loop.execute { self.finish(code: 503, reason: "no media ports free") }
-            }
-            do {
-                let answer = try await media.answerBrowserOffer(SessionDescription.parse(offerText))
+            switch await environment.prepareMedia({ try await $0.answerBrowserOffer(SessionDescription.parse(offerText)) }) {
+            case .failure(.noPorts):
+                loop.execute { self.finish(code: 503, reason: "no media ports free") }
+            case .failure(.refused(let error)):
+                loop.execute { self.finish(code: 488, reason: "the offer cannot be used: \(error)") }
+            case .success(let (media, answer)):
                 loop.execute {
                     self.state.value.media = media
                     self.watch(media)
@@ -189,9 +187,6 @@ final class BrowserOriginatedCall: CallControl, Sendable {
                     self.state.value.phase = .routing
                     next.value(media)
                 }
-            } catch {
-                await media.close(reason: "offer refused")
-                loop.execute { self.finish(code: 488, reason: "the offer cannot be used: \(error)") }
             }
         }
     }

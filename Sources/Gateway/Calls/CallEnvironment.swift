@@ -47,6 +47,24 @@ extension CallEnvironment {
             body: body, credentials: trunk.credentials, ringTimeout: TimeAmount(config.sip.inviteTimeout))
     }
 
+    /// A new media endpoint with its first offer/answer step (`prepare`)
+    /// done; an endpoint that cannot take the step is closed again.
+    func prepareMedia<T: Sendable>(_ prepare: @Sendable (any MediaEndpoint) async throws -> T) async
+        -> Result<(media: any MediaEndpoint, value: T), MediaPreparationFailure> {
+        let media: any MediaEndpoint
+        do {
+            media = try await makeMedia()
+        } catch {
+            return .failure(.noPorts)
+        }
+        do {
+            return .success((media, try await prepare(media)))
+        } catch {
+            await media.close(reason: "offer refused")
+            return .failure(.refused(error))
+        }
+    }
+
     /// Closes a call's media. With a status (the call's end), the record is
     /// ended with the media's last statistics, and only then does the call
     /// count as gone: stopping the gateway waits for that, so no record's
@@ -72,6 +90,14 @@ extension CallEnvironment {
             }
         }
     }
+}
+
+/// Why `prepareMedia` gave no endpoint.
+enum MediaPreparationFailure: Error {
+    /// None could be made (no media ports free).
+    case noPorts
+    /// The offer or answer could not be used.
+    case refused(any Error)
 }
 
 extension TrunkConfig {

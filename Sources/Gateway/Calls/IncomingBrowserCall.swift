@@ -84,15 +84,16 @@ final class IncomingBrowserCall: CallControl, Sendable {
         let address = caller.answerAddress
         let environment = self.environment
         Task {
-            let media: any MediaEndpoint
-            do {
-                media = try await environment.makeMedia()
-            } catch {
-                return loop.execute { self.finish(toBrowsers: 503, reason: "", sip: (503, "No Media Ports")) }
-            }
-            do {
+            let prepared = await environment.prepareMedia { media in
                 let answer = try await media.answerPhoneOffer(SessionDescription.parse(offerText), address: address)
-                let browserOffer = media.browserOffer().serialize()
+                return (answer, media.browserOffer().serialize())
+            }
+            switch prepared {
+            case .failure(.noPorts):
+                loop.execute { self.finish(toBrowsers: 503, reason: "", sip: (503, "No Media Ports")) }
+            case .failure(.refused):
+                loop.execute { self.finish(toBrowsers: 488, reason: "", sip: (488, "Not Acceptable Here")) }
+            case .success(let (media, (answer, browserOffer))):
                 loop.execute {
                     self.state.value.media = media
                     self.watch(media)
@@ -100,9 +101,6 @@ final class IncomingBrowserCall: CallControl, Sendable {
                     self.state.value.phoneAnswer = Array(answer.serialize().utf8)
                     self.ring(connections, offer: browserOffer)
                 }
-            } catch {
-                await media.close(reason: "offer refused")
-                loop.execute { self.finish(toBrowsers: 488, reason: "", sip: (488, "Not Acceptable Here")) }
             }
         }
     }
