@@ -64,7 +64,11 @@ public final class CallMedia {
     /// A phone side inside the process (the gateway's own media, or another
     /// session on this loop): what the bridge sends toward the phone goes to
     /// it instead of a socket, and it answers through `receiveFromLocalPhone`.
-    public var localPhone: ((UnsafeRawBufferPointer) -> Void)?
+    /// While it is set the phone sockets carry nothing: no RTCP goes out,
+    /// and whatever arrives on them is dropped.
+    public var localPhone: ((UnsafeRawBufferPointer) -> Void)? {
+        didSet { if localPhone != nil { phone.clearRemote() } }
+    }
 
     /// Points the media at another transport (the owner, once it exists).
     public func rebind(transport: any MediaTransport) {
@@ -93,6 +97,7 @@ public final class CallMedia {
     public func receive(_ buffer: UnsafeMutableRawBufferPointer, length: Int, from source: SocketAddress,
                         on socket: MediaSocket, now: Double) {
         guard failure == nil else { return }
+        if socket != .browser, localPhone != nil { return phone.countForeign() }
         switch socket {
         case .browser: receivedFromBrowser(buffer, length: length, from: source, now: now)
         case .phoneRTP: receivedFromPhone(buffer, length: length, from: source, now: now)
@@ -167,20 +172,20 @@ public final class CallMedia {
     }
 
     /// A packet from the in-process phone side (see `localPhone`).
-    public func receiveFromLocalPhone(_ buffer: UnsafeMutableRawBufferPointer, length: Int, now: Double) {
+    public func receiveFromLocalPhone(_ packet: UnsafeRawBufferPointer, now: Double) {
         guard failure == nil, localPhone != nil else { return }
-        bridgeFromPhone(buffer, length: length, now: now)
+        bridgeFromPhone(packet, now: now)
     }
 
     private func receivedFromPhone(_ buffer: UnsafeMutableRawBufferPointer, length: Int, from source: SocketAddress,
                                    now: Double) {
         guard phone.acceptRTP(from: source, now: now) else { return }
-        bridgeFromPhone(buffer, length: length, now: now)
+        bridgeFromPhone(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), now: now)
     }
 
-    private func bridgeFromPhone(_ buffer: UnsafeMutableRawBufferPointer, length: Int, now: Double) {
+    private func bridgeFromPhone(_ packet: UnsafeRawBufferPointer, now: Double) {
         guard let bridge else { return }
-        let report = bridge.fromPhone(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), now: now) { packet, count in
+        let report = bridge.fromPhone(packet, now: now) { packet, count in
             guard let browser, let target = browser.target,
                   let protected = browser.protect(packet, length: count) else { return }
             transport.send(UnsafeRawBufferPointer(rebasing: packet[0..<protected]), to: target, on: .browser)

@@ -162,7 +162,7 @@ public final class LocalMediaApplication: @unchecked Sendable {
         UnsafeMutableRawBufferPointer(rebasing: packet[headerLength..<(headerLength + payload.count)]).copyMemory(from: payload)
         sequence &+= 1
         timestamp &+= samples
-        media.receiveFromLocalPhone(packet, length: headerLength + payload.count, now: MediaSession.now())
+        media.receiveFromLocalPhone(UnsafeRawBufferPointer(rebasing: packet[0..<(headerLength + payload.count)]), now: MediaSession.now())
     }
 
     private func stopTone() {

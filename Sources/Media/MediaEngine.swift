@@ -37,9 +37,11 @@ public final class MediaEngine: Sendable {
         self.logger = logger
     }
 
-    /// A new session with its three sockets bound and its timers running.
-    public func makeSession() async throws -> MediaSession {
-        let loop = group.next()
+    /// A new session with its three sockets bound and its timers running,
+    /// on `loop` (one of the group's, to join another session there) or on
+    /// the group's next.
+    public func makeSession(on loop: (any EventLoop)? = nil) async throws -> MediaSession {
+        let loop = loop ?? group.next()
         let (browserPort, browserChannel) = try await bindFree(pair: false, on: loop)
         let phonePort: Int
         let phoneChannels: (any Channel, any Channel)

@@ -158,8 +158,9 @@ extension MediaSession {
     private func startPhone(remote: PlainAudioDescription, negotiated: NegotiatedPhone) async throws {
         let rtp = try SocketAddress(ipAddress: remote.address, port: Int(remote.port))
         let rtcp = try SocketAddress(ipAddress: remote.address, port: Int(remote.rtcpPort ?? remote.port + 1))
-        try await setPhoneRemote(rtp: rtp, rtcp: rtcp)
         try await eventLoop.submit { [self] in
+            // A phone side in the process (`join`) has no address on the network.
+            if media.localPhone == nil { media.setPhoneRemote(rtp: rtp, rtcp: rtcp) }
             phoneNegotiated = negotiated
             try startBridgeIfReady()
         }.get()

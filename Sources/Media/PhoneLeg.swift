@@ -43,6 +43,19 @@ struct PhoneLeg {
         if !rtcpLatch.latched { rtcpTarget = rtcp }
     }
 
+    /// No phone on the network (the phone side is in the process).
+    mutating func clearRemote() {
+        rtpTarget = nil
+        rtcpTarget = nil
+        rtpLatch = Latch()
+        rtcpLatch = Latch()
+    }
+
+    /// A packet on a phone socket nobody may send to now.
+    mutating func countForeign() {
+        rtpLatch.dropped += 1
+    }
+
     /// Whether to take an RTP packet from `source`; latches when symmetric.
     mutating func acceptRTP(from source: SocketAddress, now: Double) -> Bool {
         guard symmetric else { return true }

@@ -3,7 +3,8 @@ import Gateway
 import XCTest
 
 /// One browser user calling another through the default dialplan (by name
-/// or extension): two aiortc clients, each hearing the other's tone.
+/// or extension): two aiortc clients, each hearing the other's tone. The
+/// two calls' media are joined inside the gateway, not over a socket.
 final class BrowserToBrowserTests: XCTestCase {
     func testAliceCallsBobByExtensionAndTheyHearEachOther() async throws {
         let fixture = try await GatewayFixture(
@@ -12,10 +13,18 @@ final class BrowserToBrowserTests: XCTestCase {
         async let bob = BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "bob", "--password", "bob-secret",
                                           "--answer", "--browser-tone", "700"])
         try await waitForLogin("bob", fixture)
+        // Datagrams from one of the gateway's media ports to another: there must be none.
+        let range = "\(fixture.mediaPorts.lowerBound)-\(fixture.mediaPorts.upperBound)"
+        let between = try RTPArrivals.start(filter: "udp and src portrange \(range) and dst portrange \(range)",
+                                            seconds: 12)
+        // The control: the capture sees the browsers' media reaching those ports.
+        let fromBrowsers = try RTPArrivals.start(filter: "udp and dst portrange \(range)", seconds: 12)
         let alice = try await BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice",
                                                 "--password", "alice-secret", "--call", "1002",
                                                 "--browser-tone", "1000", "--hangup-after", "3"])
         let callee = try await bob
+        XCTAssertEqual(between.finish().count, 0, "media went over loopback UDP between the two calls")
+        XCTAssertGreaterThan(fromBrowsers.finish().count, 100, "the capture saw the browsers' media")
         XCTAssertNil(alice["error"], "\(alice)")
         XCTAssertNil(callee["error"], "\(callee)")
         let types = BrowserPhone.messageTypes(alice)

@@ -119,9 +119,14 @@ final class RTPArrivals: @unchecked Sendable {
     private let output = Pipe()
 
     static func start(port: Int, seconds: Int) throws -> RTPArrivals {
+        try start(filter: "udp and dst port \(port)", seconds: seconds)
+    }
+
+    /// Datagrams matching a capture filter (pcap-filter syntax).
+    static func start(filter: String, seconds: Int) throws -> RTPArrivals {
         let capture = RTPArrivals()
         capture.process.executableURL = URL(fileURLWithPath: "/usr/bin/tshark")
-        capture.process.arguments = ["-i", "lo", "-f", "udp and dst port \(port)", "-a", "duration:\(seconds)",
+        capture.process.arguments = ["-i", "lo", "-f", filter, "-a", "duration:\(seconds)",
                                      "-T", "fields", "-e", "frame.time_epoch", "-l", "-q"]
         capture.process.standardOutput = capture.output
         capture.process.standardError = FileHandle.nullDevice

@@ -7,8 +7,10 @@ import Signaling
 // A browser calling another browser user (`bridge("user:NAME")`): the
 // caller's media endpoint offers plain RTP to a second endpoint, which the
 // callee's browsers are rung with exactly as for a trunk's call
-// (`IncomingBrowserCall`). Each endpoint transcodes its browser's Opus to
-// G.722 (or PCMU), so the two talk over a wideband RTP hop on this machine.
+// (`IncomingBrowserCall`). The second endpoint is made on the first one's
+// media loop and joined to it in the process: each transcodes its
+// browser's Opus to G.722 (or PCMU), and the packets pass from one bridge
+// to the other without a socket.
 extension BrowserOriginatedCall {
     func bridge(user name: String, options: BridgeOptions) {
         guard name != request.user || environment.connections(of: name).count > 1 else {
@@ -16,7 +18,7 @@ extension BrowserOriginatedCall {
         }
         state.value.recorder?.routed(to: name, trunk: nil, sipCallID: nil)
         withMedia { [self] media in
-            let address = Self.loopbackTarget(environment.config.media.bindAddress)
+            let address = Self.joinedAddress
             let offer = media.phoneOffer(address: address, codecs: [.g722, .pcmu]).serialize()
             let leg = BrowserCallerLeg(call: self, offer: offer, called: name)
             state.value.phase = .ringingUser(leg)
@@ -45,14 +47,10 @@ extension BrowserOriginatedCall {
         }
     }
 
-    /// Where a socket on loopback reaches a media endpoint's phone port.
-    static func loopbackTarget(_ bindAddress: String) -> String {
-        switch bindAddress {
-        // Sockets bound to the IPv6 wildcard take IPv4 on loopback too.
-        case "0.0.0.0", "", "::": "127.0.0.1"
-        default: bindAddress
-        }
-    }
+    /// The address in the offer and answer between the two joined
+    /// endpoints: never used for packets, but a valid one keeps the
+    /// descriptions what a phone would accept.
+    static let joinedAddress = "127.0.0.1"
 }
 
 /// The calling browser as the caller of an `IncomingBrowserCall`. Confined
@@ -76,9 +74,10 @@ final class BrowserCallerLeg: CallerLeg {
     var sipCallID: String? { nil }
     var trunkName: String? { nil }
     var direction: String { "browser-to-browser" }
+    var mediaPeer: (any MediaEndpoint)? { call?.state.value.media }
     var noAnswer: (code: Int, reason: String?) { (408, "not answered in time") }
     var answerAddress: String {
-        call.map { BrowserOriginatedCall.loopbackTarget($0.environment.config.media.bindAddress) } ?? "127.0.0.1"
+        BrowserOriginatedCall.joinedAddress
     }
 
     func ringing() {

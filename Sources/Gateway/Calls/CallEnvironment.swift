@@ -16,8 +16,9 @@ protocol CallEnvironment: AnyObject, Sendable {
     var userAgent: SIPUserAgent { get }
     var config: TielineConfig { get }
     var recordStore: (any CallRecordStore)? { get }
-    /// A new media endpoint for one call (sockets bound on a media loop).
-    func makeMedia() async throws -> any MediaEndpoint
+    /// A new media endpoint for one call (sockets bound on a media loop):
+    /// on the loop of `peer` when given, so that the two can be joined.
+    func makeMedia(near peer: (any MediaEndpoint)?) async throws -> any MediaEndpoint
     /// The logged-in connections of a user, oldest first.
     func connections(of user: String) -> [any BrowserConnection]
     func makeDialplanRun(_ call: DialplanCall, log: Logger) -> DialplanRun
@@ -49,11 +50,12 @@ extension CallEnvironment {
 
     /// A new media endpoint with its first offer/answer step (`prepare`)
     /// done; an endpoint that cannot take the step is closed again.
-    func prepareMedia<T: Sendable>(_ prepare: @Sendable (any MediaEndpoint) async throws -> T) async
+    func prepareMedia<T: Sendable>(near peer: (any MediaEndpoint)? = nil,
+                                   _ prepare: @Sendable (any MediaEndpoint) async throws -> T) async
         -> Result<(media: any MediaEndpoint, value: T), MediaPreparationFailure> {
         let media: any MediaEndpoint
         do {
-            media = try await makeMedia()
+            media = try await makeMedia(near: peer)
         } catch {
             return .failure(.noPorts)
         }
@@ -111,9 +113,9 @@ extension TrunkConfig {
 extension Gateway: CallEnvironment {
     var loop: any EventLoop { eventLoop }
 
-    func makeMedia() async throws -> any MediaEndpoint {
+    func makeMedia(near peer: (any MediaEndpoint)?) async throws -> any MediaEndpoint {
         guard let media else { throw GatewayError.configuration("no media engine") }
-        return try await media.makeSession()
+        return try await media.makeSession(on: (peer as? MediaSession)?.eventLoop)
     }
 
     func connections(of user: String) -> [any BrowserConnection] { browsers.connections(of: user) }

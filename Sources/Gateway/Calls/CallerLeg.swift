@@ -19,6 +19,9 @@ protocol CallerLeg: AnyObject {
     /// caller can reach (the public address for a trunk, loopback for a
     /// browser's session on this machine).
     var answerAddress: String { get }
+    /// The caller's media when it is in this process (another browser's
+    /// call): the callee's media is made next to it and joined to it.
+    var mediaPeer: (any MediaEndpoint)? { get }
     /// What the caller hears when no browser answered in time: 480 on SIP
     /// (RFC 3261 §21.4.18), 408 to a browser (signaling-protocol.md).
     var noAnswer: (code: Int, reason: String?) { get }
@@ -62,6 +65,7 @@ final class SIPCallerLeg: CallerLeg {
     var sipCallID: String? { invite.request.headers.callID }
     var trunkName: String? { trunk?.name }
     var direction: String { "trunk-to-browser" }
+    var mediaPeer: (any MediaEndpoint)? { nil }
     var noAnswer: (code: Int, reason: String?) { (480, "No Answer") }
     var onCancelled: (() -> Void)? {
         get { invite.onCancelled }

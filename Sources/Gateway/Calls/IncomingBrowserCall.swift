@@ -82,9 +82,11 @@ final class IncomingBrowserCall: CallControl, Sendable {
         }
         let offerText = caller.offer
         let address = caller.answerAddress
+        let peer = caller.mediaPeer
         let environment = self.environment
         Task {
-            let prepared = await environment.prepareMedia { media in
+            let prepared = await environment.prepareMedia(near: peer) { media in
+                if let peer { try await media.join(peer) }
                 let answer = try await media.answerPhoneOffer(SessionDescription.parse(offerText), address: address)
                 return (answer, media.browserOffer().serialize())
             }

@@ -36,6 +36,10 @@ protocol MediaEndpoint: AnyObject, Sendable {
     func sendDTMF(_ digits: String, milliseconds: Int) async throws -> Bool
     /// The gateway's own media as the phone side (the dialplan's answer, echo, tones, digits).
     func startApplication(loop: any EventLoop) async throws -> any CallApplication
+    /// Another browser's media as the phone side, in the process (a call
+    /// from one browser user to another); offer/answer between the two still
+    /// picks the codec. `other` was made next to this one (`makeMedia(near:)`).
+    func join(_ other: any MediaEndpoint) async throws
     func statistics() async throws -> MediaStatistics
     func close(reason: String) async
 }
@@ -116,5 +120,12 @@ extension LocalMediaApplication: CallApplication {
 extension MediaSession {
     func startApplication(loop: any EventLoop) async throws -> any CallApplication {
         try await startLocalApplication(callbackLoop: loop)
+    }
+
+    func join(_ other: any MediaEndpoint) async throws {
+        guard let other = other as? MediaSession else {
+            throw MediaError.negotiation("only media sessions can be joined")
+        }
+        try await join(other)
     }
 }

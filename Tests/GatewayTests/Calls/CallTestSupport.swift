@@ -56,7 +56,7 @@ final class FakeCallEnvironment: CallEnvironment, @unchecked Sendable {
         dialplan = try DialplanHost(config: config, logger: logger)
     }
 
-    func makeMedia() async throws -> any MediaEndpoint {
+    func makeMedia(near peer: (any MediaEndpoint)?) async throws -> any MediaEndpoint {
         if mediaFails { throw MediaError.negotiation("no ports") }
         let media = FakeMedia()
         medias.withLockedValue { $0.append(media) }
@@ -161,6 +161,10 @@ final class FakeMedia: MediaEndpoint, @unchecked Sendable {
         note("dtmf \(digits)")
         return true
     }
+    func join(_ other: any MediaEndpoint) async throws {
+        note("join")
+    }
+
     func startApplication(loop: any EventLoop) async throws -> any CallApplication {
         note("startApplication")
         return FakeApplication(loop: loop)

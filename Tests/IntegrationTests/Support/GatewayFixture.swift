@@ -35,6 +35,8 @@ final class GatewayFixture: @unchecked Sendable {
     let dataDirectory: String
     /// The dialplan the gateway runs (absolute).
     let dialplanPath: String
+    /// The gateway's media ports (`media.rtp_ports`).
+    let mediaPorts: ClosedRange<Int>
     /// With `browsers: true`: the signaling server and its WSS address.
     private(set) var web: WebSetup.Prepared?
     private(set) var webSocketURL = ""
@@ -72,6 +74,7 @@ final class GatewayFixture: @unchecked Sendable {
         tlsPort = tls == nil ? nil : try freeUDPAndTCPPort()
         // Media ports differ between fixtures so tests can run side by side.
         let mediaLow = 40000 + 200 * Int.random(in: 0..<50)
+        mediaPorts = mediaLow...(mediaLow + 199)
         let httpsPort = freePort(udp: false)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("tieline-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
