@@ -117,9 +117,14 @@ public final class Gateway: @unchecked Sendable {
             bound.append(BoundListener(transport: transport, address: address))
             logger.info("listening on \(transport.uriParameter) \(address)")
         }
-        try await eventLoop.submit {
+        // Registrars are looked up before, off the loop.
+        var registrars: [String: SIPEndpoint] = [:]
+        for trunk in config.trunks where trunk.register {
+            registrars[trunk.name] = try await endpoint(for: trunk).get()
+        }
+        try await eventLoop.submit { [registrars] in
             self.dialplan?.startWatching(on: self.eventLoop)
-            try self.startRegistrations()
+            self.startRegistrations(registrars)
             self.trimmer.start()
         }.get()
         return bound
@@ -158,14 +163,14 @@ public final class Gateway: @unchecked Sendable {
 
     // MARK: trunks
 
-    func endpoint(for trunk: TrunkConfig) throws -> SIPEndpoint {
-        try SIPEndpoint.resolve(host: trunk.address, port: trunk.port, transport: SIPTransport(trunk.transport),
-                                verifyTLS: trunk.verifyTLS)
+    func endpoint(for trunk: TrunkConfig) -> EventLoopFuture<SIPEndpoint> {
+        userAgent.resolver.resolve(host: trunk.address, port: trunk.port, transport: SIPTransport(trunk.transport),
+                                   verifyTLS: trunk.verifyTLS, on: eventLoop)
     }
 
-    private func startRegistrations() throws {
+    private func startRegistrations(_ registrars: [String: SIPEndpoint]) {
         for trunk in config.trunks where trunk.register {
-            let endpoint = try endpoint(for: trunk)
+            guard let endpoint = registrars[trunk.name] else { continue }
             let aor = SIPURI(scheme: "sip", user: trunk.username ?? "tieline", host: trunk.fromDomain)
             let client = RegistrationClient(userAgent: userAgent, parameters: .init(
                 registrar: endpoint, addressOfRecord: aor, registrarURI: SIPURI(host: trunk.fromDomain),
@@ -246,7 +251,7 @@ public final class Gateway: @unchecked Sendable {
     public func call(trunk name: String, to number: String, callerID: String? = nil,
                      sdp: [UInt8]? = nil) async throws -> OutboundCall {
         guard let trunk = config.trunk(named: name) else { throw GatewayError.unknownTrunk(name) }
-        let endpoint = try endpoint(for: trunk)
+        let endpoint = try await endpoint(for: trunk).get()
         return try await eventLoop.submit {
             let call = OutboundCall(gateway: self, trunk: trunk, endpoint: endpoint, number: number,
                                     callerID: callerID, sdp: sdp)

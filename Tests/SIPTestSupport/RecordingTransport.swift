@@ -36,6 +36,14 @@ public final class RecordingTransport: SIPMessageTransport, @unchecked Sendable 
         }
     }
 
+    /// The same, with where each message went.
+    public func takeAddressed() -> [(message: SIPMessage, to: SIPEndpoint)] {
+        sent.withLockedValue { sent in
+            defer { sent.removeAll() }
+            return sent
+        }
+    }
+
     /// Hands a message to the user agent as if it came from `source`; call it on the loop.
     public func deliver(_ text: String, from source: SIPEndpoint) {
         let message = try! SIPParser.parse(Array(text.replacingOccurrences(of: "\n", with: "\r\n").utf8))

@@ -44,13 +44,22 @@ extension BrowserOriginatedCall {
         return chosen.isEmpty ? configured : chosen
     }
 
+    /// The trunk's address (a name is looked up off the loop), then the INVITE.
     private func sendInvite(trunk: TrunkConfig, number: String, options: BridgeOptions, offer: [UInt8]) {
-        let endpoint: SIPEndpoint
-        do {
-            endpoint = try environment.endpoint(for: trunk)
-        } catch {
-            return attemptFailed(code: 503, reason: "trunk \(trunk.name) cannot be reached: \(error)")
+        environment.endpoint(for: trunk).whenComplete { [self] result in
+            // The browser may have hung up during the lookup.
+            guard case .routing = state.value.phase, !isEnded else { return }
+            switch result {
+            case .success(let endpoint):
+                sendInvite(to: endpoint, trunk: trunk, number: number, options: options, offer: offer)
+            case .failure(let error):
+                attemptFailed(code: 503, reason: "trunk \(trunk.name) cannot be reached: \(error)")
+            }
         }
+    }
+
+    private func sendInvite(to endpoint: SIPEndpoint, trunk: TrunkConfig, number: String, options: BridgeOptions,
+                            offer: [UInt8]) {
         var parameters = environment.inviteParameters(trunk: trunk, endpoint: endpoint, number: number,
                                                       callerID: options.callerID, body: offer)
         if let name = options.callerName { parameters.from.displayName = name }

@@ -21,7 +21,8 @@ import Signaling
 final class BrowserOriginatedCall: CallControl, Sendable {
     /// Where the call is, with what each phase holds.
     enum Phase {
-        /// The dialplan decides; nothing goes toward a far end.
+        /// The dialplan decides (or the chosen trunk's name is looked up);
+        /// nothing goes toward a far end yet.
         case routing
         /// The media endpoint is being made and given the browser's offer.
         case preparingMedia

@@ -22,8 +22,9 @@ protocol CallEnvironment: AnyObject, Sendable {
     /// The logged-in connections of a user, oldest first.
     func connections(of user: String) -> [any BrowserConnection]
     func makeDialplanRun(_ call: DialplanCall, log: Logger) -> DialplanRun
-    /// Where a trunk is reached (a name is resolved here, off the calls' concern).
-    func endpoint(for trunk: TrunkConfig) throws -> SIPEndpoint
+    /// Where a trunk is reached: a name is looked up off the loop; the
+    /// future fires on `loop`.
+    func endpoint(for trunk: TrunkConfig) -> EventLoopFuture<SIPEndpoint>
     /// The gateway's table of calls, for leak checks and a clean stop.
     func callStarted(_ call: AnyObject)
     func callEnded(_ call: AnyObject)

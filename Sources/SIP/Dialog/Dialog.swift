@@ -40,6 +40,9 @@ public final class Dialog: @unchecked Sendable {
     /// dialog was made with. Trunks sit behind NAT and SBCs often advertise a
     /// Contact only reachable through them, so this is the robust next hop.
     let peer: SIPEndpoint
+    /// The first route, once resolved (`withNextHop`).
+    private var resolvedHop: SIPEndpoint?
+    private var resolvingHop: EventLoopFuture<SIPEndpoint>?
     public private(set) var isTerminated = false
     public var onTerminated: ((DialogEnd) -> Void)?
     /// A re-INVITE or UPDATE whose offer the application answers (see
@@ -99,11 +102,26 @@ public final class Dialog: @unchecked Sendable {
         return SIPRequest(method: method, uri: uri, headers: headers)
     }
 
-    /// Where the next in-dialog request goes.
-    func nextHop() -> SIPEndpoint {
-        guard let first = routeSet.first,
-              let endpoint = try? SIPEndpoint.resolve(first.uri, defaultTransport: peer.transport) else { return peer }
-        return endpoint
+    /// Hands `send` where the next in-dialog request goes: the first route
+    /// (§12.2.1.1), else the peer. A route naming a host is resolved once,
+    /// off the loop; requests made meanwhile wait for it, in order. An
+    /// unresolvable route falls back to the peer.
+    func withNextHop(_ send: @escaping (SIPEndpoint) -> Void) {
+        guard let first = routeSet.first, let userAgent else { return send(peer) }
+        if let resolvedHop { return send(resolvedHop) }
+        if let literal = SIPResolver.literal(first.uri, defaultTransport: peer.transport) {
+            resolvedHop = literal
+            return send(literal)
+        }
+        let resolving = resolvingHop
+            ?? userAgent.resolver.resolve(first.uri, defaultTransport: peer.transport, on: userAgent.eventLoop)
+        resolvingHop = resolving
+        let peer = self.peer
+        resolving.whenComplete { [weak self] result in
+            let hop = (try? result.get()) ?? peer
+            self?.resolvedHop = hop
+            send(hop)
+        }
     }
 
     /// Hangs up with BYE (§15.1.1). The dialog ends at once; the BYE's own
@@ -118,7 +136,7 @@ public final class Dialog: @unchecked Sendable {
         guard let userAgent else { return }
         var request = makeRequest(.bye)
         userAgent.stampVia(&request, transport: transport)
-        userAgent.transactions.send(request, to: nextHop()) { _ in }
+        withNextHop { [weak userAgent] hop in userAgent?.transactions.send(request, to: hop) { _ in } }
     }
 
     func terminate(_ reason: DialogEnd) {
@@ -180,41 +198,10 @@ public final class Dialog: @unchecked Sendable {
     /// A retransmitted 2xx from the callee gets the same ACK again (§13.2.2.4).
     func resendAck() {
         guard let bytes = ack?.bytes, let userAgent else { return }
-        _ = userAgent.transport.send(bytes, to: nextHop())
+        withNextHop { [weak userAgent] hop in _ = userAgent?.transport.send(bytes, to: hop) }
     }
 
     /// §12.2: a target refresh request (re-INVITE, UPDATE) or its 2xx names
     /// where the peer is now reached.
     func updateRemoteTarget(_ uri: SIPURI) { remoteTarget = uri }
-}
-
-extension SIPEndpoint {
-    /// Resolves a SIP URI to where a request for it goes (RFC 3263 reduced to
-    /// A/AAAA lookups: the transport parameter, sips, or the default; the port
-    /// or the transport's default). Blocking name resolution only for names;
-    /// IP literals, the common case for trunks, resolve at once.
-    public static func resolve(_ uri: SIPURI, defaultTransport: SIPTransport) throws -> SIPEndpoint {
-        var transport = defaultTransport
-        if let parameter = uri.parameters.value("transport"), let explicit = SIPTransport(token: parameter) {
-            transport = explicit
-        } else if uri.scheme == "sips" {
-            transport = .tls
-        }
-        let port = uri.port ?? transport.defaultPort
-        return try resolve(host: uri.host, port: port, transport: transport)
-    }
-
-    public static func resolve(host: String, port: Int, transport: SIPTransport, verifyTLS: Bool = true) throws -> SIPEndpoint {
-        let address: SocketAddress
-        if let literal = try? SocketAddress(ipAddress: host, port: port) {
-            address = literal
-        } else {
-            do {
-                address = try SocketAddress.makeAddressResolvingHost(host, port: port)
-            } catch {
-                throw SIPTransportError.unresolvable(host)
-            }
-        }
-        return SIPEndpoint(transport: transport, address: address, serverName: host, verifyTLS: verifyTLS)
-    }
 }

@@ -110,29 +110,31 @@ extension Dialog {
         let sequence = localSeq
         outgoingOffer = OutgoingOffer(method: method)
         var reported = false
-        let transaction = userAgent.transactions.send(request, to: nextHop()) { [weak self] event in
-            guard let self else { return }
-            // A retransmitted 2xx is answered by the user agent from `ack`.
-            if reported { return }
-            switch event {
-            case .response(let response) where response.statusCode < 200:
-                return
-            case .response(let response):
-                reported = true
-                self.outgoingOffer = nil
-                self.offerAnswered(response, cseq: sequence, method: method, completion: completion)
-            case .timeout:
-                reported = true
-                self.outgoingOffer = nil
-                completion(.failed(408, "Request Timeout"))
-                self.bye()  // §14.1: no response to a re-INVITE ends the dialog.
-            case .transportError(let error):
-                reported = true
-                self.outgoingOffer = nil
-                completion(.failed(503, error))
+        withNextHop { [weak self, weak userAgent] hop in
+            guard let self, let userAgent, self.outgoingOffer != nil else { return }
+            self.outgoingOffer?.transaction = userAgent.transactions.send(request, to: hop) { [weak self] event in
+                guard let self else { return }
+                // A retransmitted 2xx is answered by the user agent from `ack`.
+                if reported { return }
+                switch event {
+                case .response(let response) where response.statusCode < 200:
+                    return
+                case .response(let response):
+                    reported = true
+                    self.outgoingOffer = nil
+                    self.offerAnswered(response, cseq: sequence, method: method, completion: completion)
+                case .timeout:
+                    reported = true
+                    self.outgoingOffer = nil
+                    completion(.failed(408, "Request Timeout"))
+                    self.bye()  // §14.1: no response to a re-INVITE ends the dialog.
+                case .transportError(let error):
+                    reported = true
+                    self.outgoingOffer = nil
+                    completion(.failed(503, error))
+                }
             }
         }
-        outgoingOffer?.transaction = transaction
     }
 
     private func offerAnswered(_ response: SIPResponse, cseq: UInt32, method: SIPMethod,

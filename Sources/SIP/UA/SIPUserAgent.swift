@@ -36,6 +36,8 @@ public final class SIPUserAgent: @unchecked Sendable {
     public let transport: any SIPMessageTransport
     let transactions: TransactionLayer
     public let configuration: SIPUserAgentConfiguration
+    /// Names of route hops and trunks, looked up off the loop.
+    public let resolver: SIPResolver
     let logger: Logger
 
     /// A new INVITE outside any dialog, already authorized.
@@ -58,8 +60,10 @@ public final class SIPUserAgent: @unchecked Sendable {
     }
 
     /// A user agent on any transport: the sockets, or a test's recorder.
-    public init(transport: any SIPMessageTransport, configuration: SIPUserAgentConfiguration, logger: Logger) {
+    public init(transport: any SIPMessageTransport, configuration: SIPUserAgentConfiguration, logger: Logger,
+                resolver: SIPResolver = SIPResolver()) {
         self.eventLoop = transport.eventLoop
+        self.resolver = resolver
         self.configuration = configuration
         self.logger = logger
         self.transport = transport

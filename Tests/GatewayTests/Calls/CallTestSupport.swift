@@ -26,7 +26,9 @@ final class FakeCallEnvironment: CallEnvironment, @unchecked Sendable {
     let transport: RecordingTransport
     let userAgent: SIPUserAgent
     let config: TielineConfig
-    var recordStore: (any CallRecordStore)? { nil }
+    /// What the calls wrote to their records.
+    let records = FakeRecordStore()
+    var recordStore: (any CallRecordStore)? { records }
     private let dialplan: DialplanHost
     /// The trunk, as the far end of every SIP exchange here.
     let trunk = SIPEndpoint(transport: .udp, address: try! SocketAddress(ipAddress: "127.0.0.1", port: 5070))
@@ -36,6 +38,8 @@ final class FakeCallEnvironment: CallEnvironment, @unchecked Sendable {
     let ended = NIOLockedValueBox(0)
     /// When set, `makeMedia` fails (no ports).
     var mediaFails = false
+    /// What every new media endpoint refuses (see `FakeMedia.refusals`).
+    var mediaRefuses: Set<String> = []
 
     init() throws {
         config = try ConfigLoader.load(yaml: """
@@ -59,14 +63,17 @@ final class FakeCallEnvironment: CallEnvironment, @unchecked Sendable {
     func makeMedia(near peer: (any MediaEndpoint)?) async throws -> any MediaEndpoint {
         if mediaFails { throw MediaError.negotiation("no ports") }
         let media = FakeMedia()
+        media.refusals.withLockedValue { $0 = mediaRefuses }
         medias.withLockedValue { $0.append(media) }
         return media
     }
 
     func connections(of user: String) -> [any BrowserConnection] { browsers.withLockedValue { $0[user] ?? [] } }
     func makeDialplanRun(_ call: DialplanCall, log: Logger) -> DialplanRun { dialplan.makeRun(call, log: log) }
-    func endpoint(for trunk: TrunkConfig) throws -> SIPEndpoint {
-        SIPEndpoint(transport: .udp, address: try SocketAddress(ipAddress: "127.0.0.1", port: trunk.port))
+    func endpoint(for trunk: TrunkConfig) -> EventLoopFuture<SIPEndpoint> {
+        loop.makeCompletedFuture {
+            SIPEndpoint(transport: .udp, address: try SocketAddress(ipAddress: "127.0.0.1", port: trunk.port))
+        }
     }
     func callStarted(_ call: AnyObject) { calls.withLockedValue { $0[ObjectIdentifier(call)] = "\(type(of: call))" } }
     func callEnded(_ call: AnyObject) {
@@ -116,11 +123,17 @@ final class FakeMedia: MediaEndpoint, @unchecked Sendable {
     let sink: AsyncStream<MediaEvent>.Continuation
     let log = NIOLockedValueBox<[String]>([])
     let closed = NIOLockedValueBox(false)
+    let closes = NIOLockedValueBox(0)
+    /// The steps that throw, by name: "answerPhoneOffer", "acceptBrowserAnswer", "answerPhoneReoffer".
+    let refusals = NIOLockedValueBox<Set<String>>([])
     var version = LocalDescriptionVersion(sessionID: 42)
 
     init() { (events, sink) = AsyncStream.makeStream(of: MediaEvent.self) }
 
     private func note(_ entry: String) { log.withLockedValue { $0.append(entry) } }
+    private func check(_ step: String) throws {
+        if refusals.withLockedValue({ $0.contains(step) }) { throw MediaError.negotiation("\(step) refused") }
+    }
     var calls: [String] { log.withLockedValue { $0 } }
 
     static func plain(_ direction: SDPDirection, port: UInt16 = 30000) -> SessionDescription {
@@ -137,7 +150,10 @@ final class FakeMedia: MediaEndpoint, @unchecked Sendable {
         note("browserOffer")
         return Self.plain(.sendrecv, port: 40000)
     }
-    func acceptBrowserAnswer(_ answer: SessionDescription) async throws { note("acceptBrowserAnswer") }
+    func acceptBrowserAnswer(_ answer: SessionDescription) async throws {
+        note("acceptBrowserAnswer")
+        try check("acceptBrowserAnswer")
+    }
     func phoneOffer(address: String, codecs: [PhoneCodec], telephoneEventPayloadType: UInt8,
                     packetTime: Int) -> SessionDescription {
         note("phoneOffer")
@@ -147,11 +163,13 @@ final class FakeMedia: MediaEndpoint, @unchecked Sendable {
     func answerPhoneOffer(_ offer: SessionDescription, address: String,
                           preference: [PhoneCodec]) async throws -> SessionDescription {
         note("answerPhoneOffer")
+        try check("answerPhoneOffer")
         return version.stamp(Self.plain(.sendrecv))
     }
     func answerPhoneReoffer(_ offer: SessionDescription, address: String) async throws -> SessionDescription {
         let direction = try PlainAudioDescription(offer).direction.reversed
         note("answerPhoneReoffer \(direction.rawValue)")
+        try check("answerPhoneReoffer")
         return version.stamp(Self.plain(direction))
     }
     func currentPhoneDescription(address: String) async throws -> SessionDescription {
@@ -172,6 +190,7 @@ final class FakeMedia: MediaEndpoint, @unchecked Sendable {
     func statistics() async throws -> MediaStatistics { MediaStatistics() }
     func close(reason: String) async {
         closed.withLockedValue { $0 = true }
+        closes.withLockedValue { $0 += 1 }
         sink.yield(.ended(reason: reason))
         sink.finish()
     }
@@ -182,6 +201,7 @@ final class FakeMedia: MediaEndpoint, @unchecked Sendable {
     }
 
     var isClosed: Bool { closed.withLockedValue { $0 } }
+    var closeCount: Int { closes.withLockedValue { $0 } }
 }
 
 final class FakeApplication: CallApplication, @unchecked Sendable {
@@ -230,6 +250,28 @@ final class FakeBrowser: BrowserConnection, @unchecked Sendable {
             }
         }
     }
+}
+
+/// Keeps what the calls write to their records.
+final class FakeRecordStore: CallRecordStore, @unchecked Sendable {
+    let started = NIOLockedValueBox<[CallRecord]>([])
+    let answered = NIOLockedValueBox<[UUID]>([])
+    let ended = NIOLockedValueBox<[(id: UUID, status: Int, reason: String)]>([])
+
+    func open() async throws(RecordStoreError) {}
+    func callStarted(_ record: CallRecord) { started.withLockedValue { $0.append(record) } }
+    func callRouted(_ recordID: UUID, to: String?, trunk: String?, sipCallID: String?) {}
+    func callAnswered(_ recordID: UUID, at: Date, codecs: CallCodecs) { answered.withLockedValue { $0.append(recordID) } }
+    func callEnded(_ recordID: UUID, at: Date, status: Int, reason: String, stats: CallStats, codecs: CallCodecs) {
+        ended.withLockedValue { $0.append((recordID, status, reason)) }
+    }
+    func flush() async throws(RecordStoreError) {}
+    func markUnfinishedEndedByRestart(instance: String) async throws(RecordStoreError) -> Int { 0 }
+    func recent(limit: Int, instance: String?) async throws(RecordStoreError) -> [CallRecord] { [] }
+    func close() async {}
+
+    /// The ends written, as "status reason".
+    var ends: [String] { ended.withLockedValue { $0 }.map { "\($0.status) \($0.reason)" } }
 }
 
 /// A browser's offer; the fake media does not read it beyond the parse.
