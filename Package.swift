@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers, lowest first (docs/architecture.md): C shims -> SIP -> Gateway -> tieline.
+// Layers, lowest first (docs/architecture.md): C shims -> protocols (SIP, SDP,
+// STUN, RTP), media, signaling, dialplan, records, configuration -> Gateway -> tieline.
 // A layer never imports one above it.
 let package = Package(
     name: "Tieline",
@@ -93,16 +94,20 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // tieline.yaml: loading, checking, defaults; what every other layer is configured with.
+        .target(name: "Config", dependencies: [
+            "Records",
+            .product(name: "Yams", package: "Yams"),
+        ]),
         .target(name: "Gateway", dependencies: [
-            "SIP", "Media", "SecureMedia", "Codecs", "SDP", "Signaling", "Dialplan", "Records",
+            "Config", "SIP", "Media", "SecureMedia", "Codecs", "SDP", "Signaling", "Dialplan", "Records",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
-            .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "tieline", dependencies: [
-            "Gateway", "SIP", "Media", "Signaling", "Dialplan", "Records",
+            "Config", "Gateway", "SIP", "Media", "Signaling", "Dialplan", "Records",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -111,7 +116,7 @@ let package = Package(
         // Counts heap allocations in the benchmark process only.
         .target(name: "CAllocationCounter", path: "Benchmarks/CAllocationCounter"),
         .executableTarget(name: "tieline-bench", dependencies: [
-            "SIP", "Gateway", "Codecs", "SecureMedia", "Media", "STUN", "RTP", "CAllocationCounter", "Dialplan",
+            "Config", "SIP", "Gateway", "Codecs", "SecureMedia", "Media", "STUN", "RTP", "CAllocationCounter", "Dialplan",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -139,14 +144,15 @@ let package = Package(
         .testTarget(name: "SecureMediaTests", dependencies: ["SecureMedia"]),
         .testTarget(name: "STUNTests", dependencies: ["TestSupport", "STUN"]),
         .testTarget(name: "RTPTests", dependencies: ["TestSupport", "RTP"]),
-        .testTarget(name: "GatewayTests", dependencies: ["TestSupport", "SIPTestSupport", "Gateway", "SIP", "Media",
+        .testTarget(name: "ConfigTests", dependencies: ["TestSupport", "Config"]),
+        .testTarget(name: "GatewayTests", dependencies: ["TestSupport", "SIPTestSupport", "Config", "Gateway", "SIP", "Media",
             "SDP", "Signaling", "Dialplan", "Records",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Gateway", "SIP", "Media", "Dialplan", "Records",
+        .testTarget(name: "IntegrationTests", dependencies: ["Config", "Gateway", "SIP", "Media", "Dialplan", "Records",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,4 @@
+import Config
 import Dialplan
 import Logging
 import Media
@@ -17,12 +18,13 @@ public final class Gateway: @unchecked Sendable {
     public let logger: Logger
     let policy: SourcePolicy
     public private(set) var registrations: [String: RegistrationClient] = [:]
-    private var inbound: [ObjectIdentifier: InboundCall] = [:]
+    /// `routing.test_answer` calls and `tieline call`'s (Calls/TestCalls.swift).
+    private var inbound: [ObjectIdentifier: TestAnswerCall] = [:]
     private var outbound: [ObjectIdentifier: OutboundCall] = [:]
     /// Calls with a browser leg (placed by a browser, or ringing one).
     private var browserCalls: [ObjectIdentifier: AnyObject] = [:]
-    /// Media for calls with a browser leg; without it calls from trunks get
-    /// the foundation's placeholder answer (the SIP-only tests use that).
+    /// Media for calls with a browser leg. Without it (`tieline call`, the
+    /// SIP-only tests) a call that needs media is refused with 503.
     public let media: MediaEngine?
     /// Logged-in browsers and the calls they place.
     private(set) var browsers: BrowserDirectory!
@@ -30,7 +32,6 @@ public final class Gateway: @unchecked Sendable {
     public private(set) var recordStore: (any CallRecordStore)?
     /// The Lua dialplan, compiled by `start()`.
     private(set) var dialplan: DialplanHost!
-    private var nextMediaPort: Int
     public private(set) var statistics = Statistics()
     private let trimmer: MemoryTrimmer
 
@@ -54,7 +55,6 @@ public final class Gateway: @unchecked Sendable {
             configuration: SIPUserAgentConfiguration(publicAddress: config.sip.publicAddress,
                                                      userAgent: config.sip.userAgent, timers: timers),
             logger: logger)
-        nextMediaPort = config.media.rtpPorts.lowerBound
         var isIdle: () -> Bool = { false }
         trimmer = MemoryTrimmer(eventLoop: eventLoop, isIdle: { isIdle() })
         userAgent.authorize = { [policy] request, source in policy.authorize(request, source: source) }
@@ -199,13 +199,6 @@ public final class Gateway: @unchecked Sendable {
         get async { (try? await eventLoop.submit { self.statistics }.get()) ?? .init() }
     }
 
-    func allocateMediaPort() -> Int {
-        let range = config.media.rtpPorts
-        let port = nextMediaPort
-        nextMediaPort = nextMediaPort + 2 > range.upperBound ? range.lowerBound : nextMediaPort + 2
-        return port
-    }
-
     // MARK: dialplan
 
     /// Compiles the dialplan file anew for calls that start from now on;
@@ -225,21 +218,17 @@ public final class Gateway: @unchecked Sendable {
     // MARK: calls
 
     private func receiveInvite(_ invite: IncomingInvite) {
-        let trunk = policy.trunk(for: invite.request, source: invite.source.ipAddress)
-        // Without media (the SIP-only tests) every call is answered as the
-        // foundation's tests expect; with media the dialplan decides.
-        guard media == nil else { return routeTrunkCall(invite, trunk: trunk) }
-        answerForTest(invite, trunk: trunk)
+        routeTrunkCall(invite, trunk: policy.trunk(for: invite.request, source: invite.source.ipAddress))
     }
 
-    /// Answers with an SDP without media and waits for BYE (`test_answer`).
+    /// Answers without media and waits for BYE (`routing.test_answer`).
     func answerForTest(_ invite: IncomingInvite, trunk: TrunkConfig?) {
-        let call = InboundCall(gateway: self, invite: invite, trunk: trunk)
+        let call = TestAnswerCall(gateway: self, invite: invite, trunk: trunk)
         inbound[ObjectIdentifier(call)] = call
         call.start()
     }
 
-    func inboundEnded(_ call: InboundCall, answered: Bool) {
+    func inboundEnded(_ call: TestAnswerCall, answered: Bool) {
         inbound[ObjectIdentifier(call)] = nil
         trimmer.activity += 1
         if answered { statistics.inboundEnded += 1 }

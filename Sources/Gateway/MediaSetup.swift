@@ -1,3 +1,4 @@
+import Config
 import Codecs
 import Foundation
 import Media

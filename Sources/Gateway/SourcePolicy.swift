@@ -1,3 +1,4 @@
+import Config
 import SIP
 
 /// The "no open relay" rule: an out-of-dialog request is served only when it

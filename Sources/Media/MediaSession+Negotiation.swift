@@ -24,7 +24,11 @@ struct NegotiatedPhone {
 extension MediaSession {
     /// Answers a browser's WebRTC offer (a call the browser places).
     public func answerBrowserOffer(_ offer: SessionDescription) async throws -> SessionDescription {
-        let remote = try WebRTCAudioDescription(offer)
+        try await answerBrowserOffer(try WebRTCAudioDescription(offer))
+    }
+
+    /// The same, for an offer already read (the signaling layer checked it).
+    public func answerBrowserOffer(_ remote: WebRTCAudioDescription) async throws -> SessionDescription {
         // RFC 5763 §5: the answerer to actpass picks; passive lets the browser's
         // DTLS client (every browser's default) speak first without a round trip.
         let ourSetup: SDPSetup = remote.setup == .passive ? .active : .passive

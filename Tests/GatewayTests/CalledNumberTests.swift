@@ -1,3 +1,4 @@
+import Config
 import SIP
 import XCTest
 @testable import Gateway

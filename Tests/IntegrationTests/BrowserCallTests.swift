@@ -136,12 +136,15 @@ enum BrowserPhone {
     /// and the browser peer dialling `number`. The fixture's dialplan is the
     /// default one with home country 49, so the default number is a national
     /// one there (alice may not call abroad); `records` is the fixture's
-    /// `records:` section.
+    /// `records:` section, `t1Milliseconds` the gateway's SIP T1 (the
+    /// fixture's short 100 ms unless a test needs RFC 3261's 500 ms).
     static func callTrunk(scenario: String, number: String = "+49301234567", sippArguments: [String] = [],
-                          peerArguments: [String] = [], records: String = "{ backend: off }") async throws
+                          peerArguments: [String] = [], records: String = "{ backend: off }",
+                          t1Milliseconds: Int = 100) async throws
         -> (result: [String: Any], sipp: SippProcess, fixture: GatewayFixture) {
         let trunkPort = try freeUDPAndTCPPort()
-        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: trunkPort)], browsers: true, records: records)
+        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: trunkPort)], t1Milliseconds: t1Milliseconds,
+                                               browsers: true, records: records)
         let phonePort = freePort(udp: true)
         let sipp = try SippProcess.uas(port: trunkPort, scenario: scenarioPath(scenario),
                                        extraArgs: ["-key", "phone_port", "\(phonePort)"] + sippArguments)
@@ -274,6 +277,72 @@ final class BrowserCallSharingTests: XCTestCase {
         BrowserPhone.assertTone(result, "phone_rx", hertz: 1000, tolerance: 20)
         await fixture.assertNothingLeft(within: 2)
         await fixture.stop()
+    }
+
+    /// RFC 3261 §13.3.1.4: the gateway, as UAS of the trunk's hold re-INVITE,
+    /// sends its 200 again at T1, 2·T1, ... until the ACK comes. sipp leaves
+    /// the first 200 unacknowledged, must get the same 200 (CSeq 1 INVITE,
+    /// a=recvonly, o= version 2) again 400 to 1450 ms later (due at T1), then ACKs it,
+    /// resumes after 500 ms and hangs up 1 s after that. The gateway runs
+    /// with RFC 3261's T1 of 500 ms, not the fixture's 100 ms. `-nr`: without
+    /// it sipp drops a byte-identical copy of the message it received last as
+    /// a network duplicate, and the scenario's second <recv> never matches.
+    func testHoldReinvite200IsRetransmittedUntilACK() async throws {
+        let (result, sipp, fixture) = try await BrowserPhone.callTrunk(
+            scenario: "uas_hold_lost_ack", sippArguments: ["-nr"], t1Milliseconds: 500)
+        XCTAssertEqual(BrowserPhone.messageTypes(result), ["welcome", "trying", "answered", "hangup"],
+                       "the hold, its late ACK and the resume reach the browser as nothing at all")
+        let ended = result["ended"] as? [String: Any]
+        XCTAssertEqual(ended?["code"] as? Int, 200, "sipp's BYE ended the browser's call normally: \(result)")
+        let status = try await sipp.wait(timeout: 15)
+        XCTAssertEqual(status, 0, "the hold's 200 came twice, 400-1450 ms apart, both with CSeq 1 INVITE, "
+                       + "a=recvonly and o= version 2; the resume got version 3; the BYE got 200:\n"
+                       + "\(sipp.diagnostics)")
+        // The scenario's own measurement, checked here too so a failure shows the number.
+        let gap = try XCTUnwrap(Self.retransmissionGap(in: sipp.actionLog),
+                                "the scenario logged no retransmission:\n\(sipp.diagnostics)")
+        XCTAssertGreaterThanOrEqual(gap, 400, "the 200 came again before T1 (500 ms)")
+        XCTAssertLessThan(gap, 1450, "the first retransmission is due at T1 (500 ms); the next at 3·T1")
+        // Exactly the 200 and one retransmission: the ACK stopped them. The
+        // next would have come 1 s after the ACK, while sipp still had the call.
+        XCTAssertEqual(Self.receivedResponses(in: sipp.messageLog, status: 200, cseq: "1 INVITE"), 2,
+                       "200s of the hold re-INVITE that sipp received:\n\(sipp.diagnostics)")
+        BrowserPhone.assertTone(result, "browser_rx", hertz: 440, tolerance: 10)
+        // Held for about 1 s (500 ms until the retransmission, the ACK, 500 ms
+        // more): nothing but RTCP went to the phone meanwhile, and after the
+        // resume the browser's tone reached it again.
+        let phone = try XCTUnwrap(result["phone_rx"] as? [String: Any], "\(result)")
+        let silence = try XCTUnwrap(phone["longest_silence_s"] as? Double, "\(phone)")
+        XCTAssertGreaterThan(silence, 0.7, "RTP kept flowing to a held phone: \(phone)")
+        XCTAssertLessThan(silence, 1.6, "\(phone)")
+        BrowserPhone.assertTone(result, "phone_rx", hertz: 1000, tolerance: 20)
+        await fixture.assertNothingLeft(within: 2)
+        await fixture.stop()
+    }
+
+    /// What `uas_hold_lost_ack` logged as the time between the hold's 200
+    /// and its retransmission, in milliseconds ("... retransmitted after
+    /// 501.229000 ms ...").
+    private static func retransmissionGap(in actionLog: String) -> Double? {
+        guard let range = actionLog.range(of: "retransmitted after ") else { return nil }
+        return Double(actionLog[range.upperBound...].prefix(while: { $0.isNumber || $0 == "." }))
+    }
+
+    /// How many responses `status` with CSeq `cseq` ("1 INVITE") sipp
+    /// received, by its message trace: `-trace_msg` logs each datagram as it
+    /// arrives, under a line of 47 dashes and "UDP message received [N]
+    /// bytes :", retransmissions and copies sipp then drops included.
+    private static func receivedResponses(in messageLog: String, status: Int, cseq: String) -> Int {
+        messageLog.components(separatedBy: "-----------------------------------------------").filter { block in
+            let lines = block.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            guard lines.contains(where: { $0.contains("message received") }),
+                  lines.contains(where: { $0.hasPrefix("SIP/2.0 \(status) ") }) else { return false }
+            return lines.contains { line in
+                guard let colon = line.firstIndex(of: ":"),
+                      line[..<colon].trimmingCharacters(in: .whitespaces).lowercased() == "cseq" else { return false }
+                return line[line.index(after: colon)...].split(separator: " ").joined(separator: " ") == cseq
+            }
+        }.count
     }
 
     func testBothConnectionsRingTheFirstAnswerWinsTheOtherHearsAnsweredElsewhere() async throws {

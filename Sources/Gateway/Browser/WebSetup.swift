@@ -1,3 +1,4 @@
+import Config
 import Logging
 import NIOSSL
 import Signaling

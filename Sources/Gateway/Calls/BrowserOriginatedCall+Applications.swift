@@ -51,38 +51,68 @@ extension BrowserOriginatedCall {
     /// Answers the browser once, with the gateway's own media, then `next`.
     private func answerLocally(then next: @escaping (any CallApplication) -> Void) {
         if case .talking(.application(let application)) = state.value.phase { return next(application) }
+        // After a failed bridge the endpoint exists (the browser's offer is
+        // answered); the application becomes its phone side.
+        if let media = state.value.media, let answer = state.value.browserAnswer {
+            return startApplication(on: media, answer: answer, then: next)
+        }
         state.value.phase = .preparingMedia
-        let offerText = request.sdp
+        state.value.makingMedia = true
+        let offer = request.offer
         let environment = self.environment
         let loop = self.loop
         let next = LoopBound(next)
         Task {
             let prepared = await environment.prepareMedia { media in
-                let answer = try await media.answerBrowserOffer(SessionDescription.parse(offerText))
+                let answer = try await media.answerBrowserOffer(offer)
                 return (answer, try await media.startApplication(loop: loop))
             }
             switch prepared {
             case .failure(.noPorts):
-                loop.execute { self.finish(code: 503, reason: "no media ports free") }
+                loop.execute {
+                    guard self.mediaPrepared(nil) else { return }
+                    self.finish(code: 503, reason: "no media ports free")
+                }
             case .failure(.refused(let error)):
-                loop.execute { self.finish(code: 488, reason: "the offer cannot be used: \(error)") }
+                loop.execute {
+                    guard self.mediaPrepared(nil) else { return }
+                    self.finish(code: 488, reason: "the offer cannot be used: \(error)")
+                }
             case .success(let (media, (answer, application))):
                 loop.execute {
-                    self.state.value.media = media
-                    self.watch(media)
-                    guard !self.isEnded else {
-                        application.close()
-                        return self.releaseMedia()
-                    }
-                    self.state.value.phase = .talking(.application(application))
-                    self.state.value.browserAnswer = answer.serialize()
-                    self.state.value.wasAnswered = true
-                    self.state.value.recorder?.routed(to: nil, trunk: nil, sipCallID: nil)
-                    self.state.value.recorder?.answered()
-                    self.client.send(.answered(call: self.request.id, sdp: answer.serialize()))
-                    next.value(application)
+                    guard self.mediaPrepared(media) else { return application.close() }
+                    self.answeredLocally(application, answer: answer.serialize(), then: next.value)
                 }
             }
         }
+    }
+
+    private func startApplication(on media: any MediaEndpoint, answer: String,
+                                  then next: @escaping (any CallApplication) -> Void) {
+        state.value.phase = .preparingMedia
+        let loop = self.loop
+        let next = LoopBound(next)
+        Task {
+            do {
+                let application = try await media.startApplication(loop: loop)
+                loop.execute {
+                    guard !self.isEnded else { return application.close() }
+                    self.answeredLocally(application, answer: answer, then: next.value)
+                }
+            } catch {
+                loop.execute { self.finish(code: 500, reason: "the gateway's own media could not start: \(error)") }
+            }
+        }
+    }
+
+    private func answeredLocally(_ application: any CallApplication, answer: String,
+                                 then next: (any CallApplication) -> Void) {
+        state.value.phase = .talking(.application(application))
+        state.value.browserAnswer = answer
+        state.value.wasAnswered = true
+        state.value.recorder?.routed(to: nil, trunk: nil, sipCallID: nil)
+        state.value.recorder?.answered()
+        client.send(.answered(call: request.id, sdp: answer))
+        next(application)
     }
 }

@@ -63,6 +63,10 @@ final class BrowserOriginatedCall: CallControl, Sendable {
         /// must not send INVITEs without end.
         var attempts = 0
         var recorder: CallRecorder?
+        /// A media endpoint is being made (`prepareMedia`); an end meanwhile
+        /// waits in `deferredEnd` until it exists and can be closed first.
+        var makingMedia = false
+        var deferredEnd: (status: Int, reason: String)?
     }
 
     static let maximumAttempts = 16
@@ -170,20 +174,25 @@ final class BrowserOriginatedCall: CallControl, Sendable {
     func withMedia(_ next: @escaping (any MediaEndpoint) -> Void) {
         if let media = state.value.media { return next(media) }
         state.value.phase = .preparingMedia
-        let offerText = request.sdp
+        state.value.makingMedia = true
+        let offer = request.offer
         let next = LoopBound(next)
         let environment = self.environment
         Task {
-            switch await environment.prepareMedia({ try await $0.answerBrowserOffer(SessionDescription.parse(offerText)) }) {
+            switch await environment.prepareMedia({ try await $0.answerBrowserOffer(offer) }) {
             case .failure(.noPorts):
-                loop.execute { self.finish(code: 503, reason: "no media ports free") }
+                loop.execute {
+                    guard self.mediaPrepared(nil) else { return }
+                    self.finish(code: 503, reason: "no media ports free")
+                }
             case .failure(.refused(let error)):
-                loop.execute { self.finish(code: 488, reason: "the offer cannot be used: \(error)") }
+                loop.execute {
+                    guard self.mediaPrepared(nil) else { return }
+                    self.finish(code: 488, reason: "the offer cannot be used: \(error)")
+                }
             case .success(let (media, answer)):
                 loop.execute {
-                    self.state.value.media = media
-                    self.watch(media)
-                    guard !self.isEnded else { return self.releaseMedia() }
+                    guard self.mediaPrepared(media) else { return }
                     self.state.value.browserAnswer = answer.serialize()
                     self.state.value.phase = .routing
                     next.value(media)
@@ -276,8 +285,29 @@ final class BrowserOriginatedCall: CallControl, Sendable {
         }
     }
 
-    /// Closes the media endpoint; with a status, the record is ended too.
+    /// Takes the endpoint `prepareMedia` made (nil: none) and says whether
+    /// the call goes on with it. A call that ended meanwhile ends now: the
+    /// endpoint closed first, then the record and the gateway's table.
+    func mediaPrepared(_ media: (any MediaEndpoint)?) -> Bool {
+        state.value.makingMedia = false
+        if let media {
+            state.value.media = media
+            watch(media)
+        }
+        guard isEnded else { return true }
+        let end = state.value.deferredEnd
+        state.value.deferredEnd = nil
+        releaseMedia(status: end?.status, reason: end?.reason ?? "")
+        return false
+    }
+
+    /// Closes the media endpoint; with a status, the record is ended too
+    /// (after the endpoint being made, if one is).
     func releaseMedia(status: Int? = nil, reason: String = "") {
+        if state.value.makingMedia, let status {
+            state.value.deferredEnd = (status, reason)
+            return
+        }
         let media = state.value.media
         state.value.media = nil
         environment.closeMedia(media, of: self, recorder: state.value.recorder, status: status, reason: reason)

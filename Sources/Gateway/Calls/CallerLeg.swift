@@ -1,3 +1,4 @@
+import Config
 import Media
 import SDP
 import SIP
@@ -92,7 +93,10 @@ final class SIPCallerLeg: CallerLeg {
         invite.reject(code, reason: reason)
     }
 
+    /// Our BYE: the dialog's end is not reported back to the call, which
+    /// is already ending with its own reason.
     func hangUp() {
+        dialog?.onTerminated = nil
         dialog?.bye()
         dialog = nil
     }

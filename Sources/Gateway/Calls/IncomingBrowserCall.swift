@@ -37,6 +37,10 @@ final class IncomingBrowserCall: CallControl, Sendable {
         /// Our answer to the caller's offer, sent when a browser answers.
         var phoneAnswer: [UInt8] = []
         var recorder: CallRecorder?
+        /// An end while the media endpoint is made (`preparing`) waits for
+        /// it, so the endpoint is closed before the call counts as gone.
+        var makingMedia = false
+        var deferredEnd: (status: Int, reason: String)?
     }
 
     let environment: any CallEnvironment
@@ -84,6 +88,7 @@ final class IncomingBrowserCall: CallControl, Sendable {
         let address = caller.answerAddress
         let peer = caller.mediaPeer
         let environment = self.environment
+        state.value.makingMedia = true
         Task {
             let prepared = await environment.prepareMedia(near: peer) { media in
                 if let peer { try await media.join(peer) }
@@ -92,14 +97,18 @@ final class IncomingBrowserCall: CallControl, Sendable {
             }
             switch prepared {
             case .failure(.noPorts):
-                loop.execute { self.finish(toBrowsers: 503, reason: "", sip: (503, "No Media Ports")) }
+                loop.execute {
+                    guard self.mediaPrepared(nil) else { return }
+                    self.finish(toBrowsers: 503, reason: "", sip: (503, "No Media Ports"))
+                }
             case .failure(.refused):
-                loop.execute { self.finish(toBrowsers: 488, reason: "", sip: (488, "Not Acceptable Here")) }
+                loop.execute {
+                    guard self.mediaPrepared(nil) else { return }
+                    self.finish(toBrowsers: 488, reason: "", sip: (488, "Not Acceptable Here"))
+                }
             case .success(let (media, (answer, browserOffer))):
                 loop.execute {
-                    self.state.value.media = media
-                    self.watch(media)
-                    guard !self.isEnded else { return self.releaseMedia() }
+                    guard self.mediaPrepared(media) else { return }
                     self.state.value.phoneAnswer = Array(answer.serialize().utf8)
                     self.ring(connections, offer: browserOffer)
                 }
@@ -151,7 +160,17 @@ final class IncomingBrowserCall: CallControl, Sendable {
         let key = ObjectIdentifier(client)
         guard case .ringing(let ringing) = state.value.phase, ringing.connections[key] != nil,
               let media = state.value.media else {
-            // Lost the race: another connection answered first (or is answering).
+            // Lost the race: another connection answered first (or is
+            // answering). It is out of the call, told once.
+            if case .answering(var ringing, let answering) = state.value.phase,
+               ringing.connections.removeValue(forKey: key) != nil {
+                state.value.phase = .answering(ringing, by: answering)
+            } else if case .ringing(var ringing) = state.value.phase,
+                      ringing.connections.removeValue(forKey: key) != nil {
+                state.value.phase = .ringing(ringing)
+            } else if isEnded {
+                return  // It heard the end already.
+            }
             return client.send(.hangup(call: id, code: 200, reason: "answered elsewhere"))
         }
         state.value.phase = .answering(ringing, by: client)
@@ -205,8 +224,9 @@ final class IncomingBrowserCall: CallControl, Sendable {
         default:
             return
         }
-        if code >= 600 { return finish(toBrowsers: code, reason: "declined", sip: (code, nil)) }
+        // 6xx: declined everywhere. The connection that declined is told nothing more.
         withdraw(client, rejection: code)
+        if code >= 600 { finish(toBrowsers: code, reason: "declined", sip: (code, nil)) }
     }
 
     func left(_ client: any BrowserConnection, reason: String) {
@@ -296,7 +316,26 @@ final class IncomingBrowserCall: CallControl, Sendable {
         caller.onCancelled = nil
         logger.info("call ended: \(reason.isEmpty ? "\(sip?.0 ?? 0)" : reason)")
         let status = answered ? 200 : sip?.0 ?? browserCode ?? 487
-        releaseMedia(status: status, reason: reason.isEmpty ? (sip?.1 ?? "") : reason)
+        let why = reason.isEmpty ? (sip?.1 ?? "") : reason
+        // Ended before the endpoint exists: it is closed (and the end
+        // recorded) once it does.
+        if case .preparing = phase, state.value.makingMedia { return state.value.deferredEnd = (status, why) }
+        releaseMedia(status: status, reason: why)
+    }
+
+    /// Takes the endpoint being made (nil: none); false when the call ended
+    /// meanwhile, which ends it now: endpoint closed, then record and table.
+    private func mediaPrepared(_ media: (any MediaEndpoint)?) -> Bool {
+        state.value.makingMedia = false
+        if let media {
+            state.value.media = media
+            watch(media)
+        }
+        guard isEnded else { return true }
+        let end = state.value.deferredEnd
+        state.value.deferredEnd = nil
+        releaseMedia(status: end?.status, reason: end?.reason ?? "")
+        return false
     }
 
     private func releaseMedia(status: Int? = nil, reason: String = "") {

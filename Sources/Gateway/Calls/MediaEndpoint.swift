@@ -17,7 +17,8 @@ protocol MediaEndpoint: AnyObject, Sendable {
     var events: AsyncStream<MediaEvent> { get }
 
     // The browser side.
-    func answerBrowserOffer(_ offer: SessionDescription) async throws -> SessionDescription
+    /// The browser's offer as the signaling layer read and checked it (parsed once).
+    func answerBrowserOffer(_ offer: WebRTCAudioDescription) async throws -> SessionDescription
     func browserOffer(setup: SDPSetup, telephoneEventPayloadType: UInt8) -> SessionDescription
     func acceptBrowserAnswer(_ answer: SessionDescription) async throws
 

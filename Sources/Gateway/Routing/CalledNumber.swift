@@ -1,3 +1,4 @@
+import Config
 import SIP
 
 /// Where a trunk's INVITE names the number it is for. Trunks that take a

@@ -1,3 +1,5 @@
+import SDP
+
 /// What the signaling layer needs from the call layer above it (the
 /// gateway's B2BUA). Signaling knows browsers and the protocol; the backend
 /// knows SIP, media and routing. Methods are called from any thread and
@@ -12,20 +14,29 @@ public protocol SignalingBackend: AnyObject, Sendable {
     func placeCall(_ request: BrowserCallRequest, from client: SignalingClient) -> any CallControl
 }
 
-/// The browser's `call` message, checked.
+/// The browser's `call` message, checked. The offer is parsed here, once:
+/// the call and its media take this description, never the text again.
 public struct BrowserCallRequest: Sendable {
     public var id: String
     public var user: String
     public var to: String
-    public var sdp: String
+    public var offer: WebRTCAudioDescription
     public var headers: [String: String]
 
-    public init(id: String, user: String, to: String, sdp: String, headers: [String: String]) {
+    public init(id: String, user: String, to: String, offer: WebRTCAudioDescription, headers: [String: String]) {
         self.id = id
         self.user = user
         self.to = to
-        self.sdp = sdp
+        self.offer = offer
         self.headers = headers
+    }
+
+    /// The same from SDP text, checked as a `call` message's is.
+    public init(id: String, user: String, to: String, sdp: String, headers: [String: String]) throws {
+        switch SignalingClient.checkOffer(sdp) {
+        case .success(let offer): self.init(id: id, user: user, to: to, offer: offer, headers: headers)
+        case .failure(let problem): throw problem
+        }
     }
 }
 

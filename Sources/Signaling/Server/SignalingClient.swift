@@ -132,7 +132,7 @@ public final class SignalingClient: Sendable, CustomStringConvertible {
         case _ where user == nil:
             send(.error(code: 401, reason: "log in first", call: message.callID))
         case .call(let id, let to, let sdp, let headers):
-            placeCall(BrowserCallRequest(id: id, user: user!, to: to, sdp: sdp, headers: headers))
+            placeCall(id: id, to: to, sdp: sdp, headers: headers, user: user!)
         case .hangup(let id):
             guard let entry = take(id) else { return }
             entry.control.clientHangup(self)
@@ -190,17 +190,20 @@ public final class SignalingClient: Sendable, CustomStringConvertible {
         self.close(code: close, reason: code == 429 ? "too many failed logins" : "login failed")
     }
 
-    private func placeCall(_ request: BrowserCallRequest) {
-        let id = request.id
+    private func placeCall(id: String, to: String, sdp: String, headers: [String: String], user: String) {
         let refusal: SignalingError? = state.withLockedValue { state in
             if state.usedIDs.contains(id) { return SignalingError(400, "call id '\(id)' was used before", call: id) }
             if state.usedIDs.count >= 100_000 { return SignalingError(400, "too many calls on this connection", call: id) }
             return nil
         }
         if let refusal { return send(refusal.message) }
-        if let problem = Self.checkOffer(request.sdp) {
+        let request: BrowserCallRequest
+        switch Self.checkOffer(sdp) {
+        case .success(let offer):
+            request = BrowserCallRequest(id: id, user: user, to: to, offer: offer, headers: headers)
+        case .failure(let problem):
             state.withLockedValue { _ = $0.usedIDs.insert(id) }
-            return send(.error(code: 488, reason: problem, call: id))
+            return send(.error(code: 488, reason: problem.reason, call: id))
         }
         guard services.callLimits.begin(user: request.user) else {
             state.withLockedValue { _ = $0.usedIDs.insert(id) }
@@ -225,27 +228,35 @@ public final class SignalingClient: Sendable, CustomStringConvertible {
         }
     }
 
+    /// Why a browser's offer is refused with 488.
+    public struct UnusableOffer: Error, CustomStringConvertible {
+        public var reason: String
+        public var description: String { reason }
+    }
+
     /// The protocol's 488 cases: not SDP, no audio, no DTLS fingerprint, no
-    /// codec the gateway can bridge. Returns why, or nil when usable.
-    static func checkOffer(_ sdp: String) -> String? {
-        guard sdp.utf8.count <= 60_000 else { return "the offer is too large" }
+    /// codec the gateway can bridge. The parsed offer, or why it is refused.
+    static func checkOffer(_ sdp: String) -> Result<WebRTCAudioDescription, UnusableOffer> {
+        guard sdp.utf8.count <= 60_000 else { return .failure(UnusableOffer(reason: "the offer is too large")) }
         let description: SessionDescription
         do {
             description = try SessionDescription.parse(sdp)
         } catch {
-            return "the offer is not SDP: \(error)"
+            return .failure(UnusableOffer(reason: "the offer is not SDP: \(error)"))
         }
         let audio: WebRTCAudioDescription
         do {
             audio = try WebRTCAudioDescription(description)
         } catch {
-            return "the offer cannot be used: \(error)"
+            return .failure(UnusableOffer(reason: "the offer cannot be used: \(error)"))
         }
-        guard audio.sha256Fingerprint != nil else { return "the offer has no sha-256 DTLS fingerprint" }
+        guard audio.sha256Fingerprint != nil else {
+            return .failure(UnusableOffer(reason: "the offer has no sha-256 DTLS fingerprint"))
+        }
         guard audio.codecs.contains(where: { $0.isNamed("opus") || $0.isNamed("PCMU") || $0.isNamed("PCMA") }) else {
-            return "the offer has no codec in common with the gateway (opus, PCMU or PCMA)"
+            return .failure(UnusableOffer(reason: "the offer has no codec in common with the gateway (opus, PCMU or PCMA)"))
         }
-        return nil
+        return .success(audio)
     }
 
     private func existing(_ id: String, direction: Direction? = nil, verb: String = "") -> CallEntry? {

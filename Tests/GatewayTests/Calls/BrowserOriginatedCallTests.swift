@@ -18,7 +18,7 @@ final class BrowserOriginatedCallTests: XCTestCase {
 
     /// Places alice's call to `number` and returns it with the INVITE that reached the trunk.
     func place(_ number: String = "+15551234567") async throws -> (BrowserOriginatedCall, SIPRequest) {
-        let request = BrowserCallRequest(id: "c1", user: "alice", to: number, sdp: browserOfferSDP, headers: [:])
+        let request = try BrowserCallRequest(id: "c1", user: "alice", to: number, sdp: browserOfferSDP, headers: [:])
         let call = BrowserOriginatedCall(environment: env, client: alice, request: request)
         try await env.onLoop { call.start() }
         let invite = try await nextRequest(.invite)
@@ -133,12 +133,30 @@ final class BrowserOriginatedCallTests: XCTestCase {
 
     func testNoMediaPortsGives503() async throws {
         env.mediaFails = true
-        let request = BrowserCallRequest(id: "c1", user: "alice", to: "+15551234567", sdp: browserOfferSDP, headers: [:])
+        let request = try BrowserCallRequest(id: "c1", user: "alice", to: "+15551234567", sdp: browserOfferSDP, headers: [:])
         let call = BrowserOriginatedCall(environment: env, client: alice, request: request)
         try await env.onLoop { call.start() }
         await waitFor("hangup 503")
         XCTAssertTrue(env.transport.take().requests(.invite).isEmpty)
         try await assertEndedCleanly()
+    }
+
+    /// The browser hangs up while its media endpoint is still being made:
+    /// the call counts as gone only once that endpoint exists and is closed.
+    func testAHangupWhileTheMediaIsMadeClosesItBeforeTheCallCountsAsGone() async throws {
+        env.holdsMedia = true
+        let request = try BrowserCallRequest(id: "c1", user: "alice", to: "+15551234567", sdp: browserOfferSDP, headers: [:])
+        let call = BrowserOriginatedCall(environment: env, client: alice, request: request)
+        try await env.onLoop { call.start() }
+        let env = self.env!
+        let held = await env.settle { env.mediaIsHeld }
+        XCTAssertTrue(held, "makeMedia was asked")
+        try await env.onLoop { call.end(reason: "browser hung up") }
+        XCTAssertEqual(env.callsInProgress, 1, "the call still holds an endpoint being made")
+        env.letMediaBeMade()
+        try await assertEndedCleanly()
+        XCTAssertEqual(env.medias.withLockedValue { $0.map(\.closeCount) }, [1])
+        XCTAssertTrue(env.transport.take().requests(.invite).isEmpty, "no INVITE for a call already over")
     }
 
     func testAHoldIsAnsweredRecvonlyWithTheNextVersionAndRetransmittedUntilTheAck() async throws {
@@ -162,7 +180,7 @@ final class BrowserOriginatedCallTests: XCTestCase {
     }
 
     func testTheDialplansOwnAnswerPlaysAndHangsUp() async throws {
-        let request = BrowserCallRequest(id: "c1", user: "alice", to: "601", sdp: browserOfferSDP, headers: [:])
+        let request = try BrowserCallRequest(id: "c1", user: "alice", to: "601", sdp: browserOfferSDP, headers: [:])
         let call = BrowserOriginatedCall(environment: env, client: alice, request: request)
         try await env.onLoop { call.start() }
         await waitFor("hangup 200")

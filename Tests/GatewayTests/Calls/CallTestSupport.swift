@@ -2,6 +2,7 @@
 // agent runs on a recording transport, fake media that hands back canned SDP,
 // and fake browser connections that keep what they were told. All on an
 // NIOAsyncTestingEventLoop, whose clock the test moves.
+import Config
 import Dialplan
 import Foundation
 import Logging
@@ -40,6 +41,19 @@ final class FakeCallEnvironment: CallEnvironment, @unchecked Sendable {
     var mediaFails = false
     /// What every new media endpoint refuses (see `FakeMedia.refusals`).
     var mediaRefuses: Set<String> = []
+    /// When set, `makeMedia` waits in `mediaGate` until `letMediaBeMade()`.
+    var holdsMedia = false
+    let mediaGate = NIOLockedValueBox<CheckedContinuation<Void, Never>?>(nil)
+
+    /// A held `makeMedia` is waiting.
+    var mediaIsHeld: Bool { mediaGate.withLockedValue { $0 != nil } }
+
+    func letMediaBeMade() {
+        mediaGate.withLockedValue { gate in
+            gate?.resume()
+            gate = nil
+        }
+    }
 
     init() throws {
         config = try ConfigLoader.load(yaml: """
@@ -61,6 +75,9 @@ final class FakeCallEnvironment: CallEnvironment, @unchecked Sendable {
     }
 
     func makeMedia(near peer: (any MediaEndpoint)?) async throws -> any MediaEndpoint {
+        if holdsMedia {
+            await withCheckedContinuation { continuation in mediaGate.withLockedValue { $0 = continuation } }
+        }
         if mediaFails { throw MediaError.negotiation("no ports") }
         let media = FakeMedia()
         media.refusals.withLockedValue { $0 = mediaRefuses }
@@ -142,7 +159,7 @@ final class FakeMedia: MediaEndpoint, @unchecked Sendable {
             .sessionDescription(sessionID: 42, sessionVersion: 0)
     }
 
-    func answerBrowserOffer(_ offer: SessionDescription) async throws -> SessionDescription {
+    func answerBrowserOffer(_ offer: WebRTCAudioDescription) async throws -> SessionDescription {
         note("answerBrowserOffer")
         return Self.plain(.sendrecv, port: 40000)
     }
@@ -275,7 +292,13 @@ final class FakeRecordStore: CallRecordStore, @unchecked Sendable {
 }
 
 /// A browser's offer; the fake media does not read it beyond the parse.
-let browserOfferSDP = FakeMedia.plain(.sendrecv, port: 9).serialize()
+/// A browser's WebRTC offer (Opus, a sha-256 fingerprint), as the signaling layer checks it.
+let browserOfferSDP = WebRTCAudioParameters(
+    sessionID: 7, sessionVersion: 1, address: "192.0.2.9", port: 9, iceUfrag: "brws", icePwd: "browserICEpassword1234567",
+    fingerprint: SDPFingerprint(hashFunction: "sha-256", bytes: Array(repeating: 0xAB, count: 32)),
+    setup: .actpass, mid: "0", codecs: [.opus(payloadType: 111)],
+    telephoneEvent: .telephoneEvent(payloadType: 126, clockRate: 48000), direction: .sendrecv, ssrc: 1234, cname: "browser")
+    .sessionDescription().serialize()
 
 extension SessionDescription {
     /// The description with "\n" line ends, as the SIP texts here are written (sent as CRLF).

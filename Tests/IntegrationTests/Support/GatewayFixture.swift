@@ -1,3 +1,4 @@
+import Config
 import Foundation
 import Gateway
 import Logging
@@ -60,7 +61,8 @@ final class GatewayFixture: @unchecked Sendable {
     ///   - routing: the value of the top-level `routing:` key (YAML flow or
     ///     block text). Home country 49 by default, so national German numbers
     ///     such as 0301234567 become +49301234567 and go to the first trunk.
-    ///     Left out when `extraYAML` has its own `routing:` section.
+    ///     Left out when `extraYAML` has its own `routing:` section. Without
+    ///     `browsers`, `test_answer: true` is added to a flow mapping.
     ///   - records: the value of `records:`; off unless a test asks (for
     ///     example `{ backend: sqlite }`, which writes `records.sqlite` in this
     ///     fixture's own data directory). Left out when `extraYAML` has `records:`.
@@ -125,7 +127,12 @@ final class GatewayFixture: @unchecked Sendable {
             if let password = trunk.password { yaml += "    password: \(password)\n" }
         }
         yaml += "dialplan: \"\(dialplanPath)\"\n"
-        if !Self.hasTopLevelKey("routing", in: extraYAML) { yaml += "routing: \(routing)\n" }
+        if !Self.hasTopLevelKey("routing", in: extraYAML) {
+            // Without browsers (the SIP-only tests) a trunk's call to nobody
+            // is answered without media (`test_answer`), for the SIP flows.
+            let flow = !browsers && routing.hasPrefix("{") ? "{ test_answer: true, " + routing.dropFirst() : routing
+            yaml += "routing: \(flow)\n"
+        }
         if !Self.hasTopLevelKey("records", in: extraYAML) { yaml += "records: \(records)\n" }
         if !extraYAML.isEmpty { yaml += extraYAML.hasSuffix("\n") ? extraYAML : extraYAML + "\n" }
         configPath = directory.appendingPathComponent("tieline.yaml").path

@@ -1,5 +1,5 @@
 import XCTest
-@testable import Gateway
+@testable import Config
 
 /// `${VAR}` expansion, and secrets staying out of everything printed.
 final class ConfigEnvironmentTests: XCTestCase {

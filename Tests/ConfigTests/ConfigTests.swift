@@ -1,5 +1,5 @@
 import XCTest
-@testable import Gateway
+@testable import Config
 
 /// What a valid configuration turns into: the shipped file, defaults, paths.
 final class ConfigTests: XCTestCase {

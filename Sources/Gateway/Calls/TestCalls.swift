@@ -1,10 +1,22 @@
+import Config
 import NIOCore
+import SDP
 import SIP
 
-/// A call from a trunk. Until the dialplan and media plane exist, the
-/// route is the simplest one: ring, then answer with a G.711 description,
-/// and stay up until the far end hangs up.
-final class InboundCall: @unchecked Sendable {
+// Two calls without media, each for one documented use; no browser call
+// goes through them.
+//
+// - `TestAnswerCall`: `routing.test_answer` (docs/configuration.md) answers
+//   trunk calls the dialplan finds nobody for, so SIP load tests (`make
+//   bench`) and interop checks get a 200 and a dialog to BYE.
+// - `OutboundCall`: `tieline call` (docs/operations.md), a trunk setup aid
+//   that places one call, holds it and hangs up.
+//
+// Both offer or answer `SignallingOnlySDP`: G.711 on the discard port, so
+// no media socket or port of the media range is taken for them.
+
+/// A trunk's call answered with `SignallingOnlySDP`, up until the far end hangs up.
+final class TestAnswerCall: @unchecked Sendable {
     private unowned let gateway: Gateway
     let invite: IncomingInvite
     let trunk: TrunkConfig?
@@ -19,7 +31,7 @@ final class InboundCall: @unchecked Sendable {
     func start() {
         invite.onCancelled = { [self] in gateway.inboundEnded(self, answered: false) }
         invite.provisional(180)
-        let sdp = PlaceholderSDP.make(address: gateway.config.media.publicAddress, port: gateway.allocateMediaPort())
+        let sdp = SignallingOnlySDP.make(address: gateway.config.media.publicAddress)
         guard let dialog = invite.answer(body: sdp) else {
             gateway.inboundEnded(self, answered: false)
             return
@@ -33,8 +45,9 @@ final class InboundCall: @unchecked Sendable {
     }
 }
 
-/// A call we place to a trunk: INVITE (with digest answers), then a dialog
-/// until either side hangs up. Futures report the answer and the end.
+/// A call we place to a trunk for `tieline call`: INVITE (with digest
+/// answers), then a dialog until either side hangs up. Futures report the
+/// answer and the end.
 public final class OutboundCall: @unchecked Sendable {
     public enum End: Sendable, Equatable {
         case failed(CallFailure)
@@ -68,8 +81,7 @@ public final class OutboundCall: @unchecked Sendable {
     }
 
     func start() {
-        let body = sdp ?? PlaceholderSDP.make(address: gateway.config.media.publicAddress,
-                                              port: gateway.allocateMediaPort())
+        let body = sdp ?? SignallingOnlySDP.make(address: gateway.config.media.publicAddress)
         let parameters = gateway.inviteParameters(trunk: trunk, endpoint: endpoint, number: number,
                                                   callerID: callerID, body: body)
         session = gateway.userAgent.invite(parameters) { [self] event in
@@ -98,5 +110,17 @@ public final class OutboundCall: @unchecked Sendable {
         gateway.eventLoop.execute { [self] in
             if let dialog { dialog.bye() } else { session?.cancel() }
         }
+    }
+}
+
+/// A well-formed G.711 description with no socket behind it: port 9
+/// (discard), where RTP toward it is simply lost. Only the two calls above
+/// use it.
+enum SignallingOnlySDP {
+    static func make(address: String, sessionID: UInt64 = UInt64.random(in: 1...UInt64(Int64.max))) -> [UInt8] {
+        PlainAudioDescription(address: address, port: 9, codecs: [.pcmu, .pcma],
+                              telephoneEvents: [.telephoneEvent(payloadType: 101)], ptime: 20, direction: .sendrecv)
+            .sessionDescription(sessionID: sessionID, sessionVersion: 1)
+            .serialize().utf8.map { $0 }
     }
 }

@@ -1,6 +1,6 @@
 import TestSupport
 import XCTest
-@testable import Gateway
+@testable import Config
 
 /// `IPAddressRange`, which decides who may send calls in through a trunk.
 final class ConfigAddressTests: XCTestCase {

@@ -1,5 +1,5 @@
 import XCTest
-@testable import Gateway
+@testable import Config
 
 /// Each kind of mistake is reported once, at its line and column, in words
 /// that say what to change.
@@ -157,5 +157,13 @@ final class ConfigErrorTests: XCTestCase {
         // Aliases copy a node, so a "billion laughs" tree is only as big as its text.
         let laughs = "a: &a [x, x]\nb: &b [*a, *a, *a]\nc: &c [*b, *b, *b]\nusers: [*c, *c]\n"
         assertConfigError(laughs, line: 1, "unknown key 'a' at the top level")
+    }
+
+    func testMediaSectionErrors() {
+        assertConfigError("media:\n  opus: { complexity: 11 }", line: 2, "complexity must be between 0 and 10")
+        assertConfigError("media:\n  opus: { bitrate: 1 }", line: 2, "bitrate")
+        assertConfigError("media:\n  symmetric_rtp: maybe", line: 2, "expected true or false")
+        assertConfigError("media:\n  consent_timeout_s: 1", line: 2, "consent_timeout_s must be between 5 and 300")
+        assertConfigError("media:\n  dtls_certificate: a.crt", line: 2, "dtls_certificate and dtls_private_key go together")
     }
 }

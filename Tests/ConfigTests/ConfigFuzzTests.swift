@@ -1,6 +1,6 @@
 import TestSupport
 import XCTest
-@testable import Gateway
+@testable import Config
 
 /// Random damage to a real configuration: the loader must either load it or
 /// say where it went wrong, never crash, and never print the secret.

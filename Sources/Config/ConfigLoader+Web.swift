@@ -86,7 +86,7 @@ extension ConfigLoader {
         }
     }
 
-    static func isLoopback(_ host: String) -> Bool {
+    public static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1"
             || (host.hasPrefix("127.") && host.split(separator: ".").count == 4 && host.allSatisfy { $0 == "." || $0.isNumber })
     }
