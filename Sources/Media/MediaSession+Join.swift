@@ -15,10 +15,33 @@ extension MediaSession {
             throw MediaError.negotiation("sessions joined in the process must share one event loop")
         }
         try await eventLoop.submit { [self] in
+            unjoinOnLoop()
+            other.unjoinOnLoop()
             // Weak both ways: each session owns its CallMedia, and the other's
             // closure must not keep it alive after its call ended.
             media.localPhone = { [weak other] packet in other?.media.receiveFromLocalPhone(packet, now: Self.now()) }
             other.media.localPhone = { [weak self] packet in self?.media.receiveFromLocalPhone(packet, now: Self.now()) }
+            joined = other
+            other.joined = self
         }.get()
+    }
+
+    /// Undoes `join` on both sides (the other call was not answered, or
+    /// ended): each phone side may then go to the network again, say to a
+    /// trunk the dialplan tries next. Runs before anything submitted to the
+    /// loop after it, such as the next far end's answer.
+    public func unjoin() {
+        eventLoop.execute { [self] in unjoinOnLoop() }
+    }
+
+    func unjoinOnLoop() {
+        eventLoop.preconditionInEventLoop()
+        guard let other = joined else { return }
+        joined = nil
+        media.localPhone = nil
+        if other.joined === self {
+            other.joined = nil
+            other.media.localPhone = nil
+        }
     }
 }

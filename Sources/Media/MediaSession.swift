@@ -41,6 +41,8 @@ public final class MediaSession: MediaTransport, @unchecked Sendable {
     private let release: @Sendable () -> Void
     private var channels: [MediaSocket: any Channel] = [:]
     private var endedReason: String?
+    /// The session whose phone side this one's is (`join`), on the loop.
+    weak var joined: MediaSession?
     private var timer: RepeatedTask?
     private let scratch: UnsafeMutableRawBufferPointer
     private var outgoing: ByteBuffer
@@ -164,6 +166,7 @@ public final class MediaSession: MediaTransport, @unchecked Sendable {
         guard endedReason == nil else { return }
         endedReason = reason
         logger.info("media session ended", metadata: ["reason": "\(reason)", "port": "\(browserPort)"])
+        unjoinOnLoop()
         timer?.cancel()
         timer = nil
         for channel in channels.values { channel.close(promise: nil) }

@@ -74,7 +74,7 @@ final class KamailioPhoneTests: XCTestCase {
         for _ in 0..<100 where fixture.gateway.connectionCount(of: "alice") == 0 {
             try await Task.sleep(for: .milliseconds(50))
         }
-        let capture = try RTPArrivals.start(port: phone.rtpPort, seconds: 9)
+        let capture = try RTPArrivals.start(rtpTo: phone.rtpPort, seconds: 9)
         let mark = phone.control.eventCount
         // The registrar rewrites the Request-URI to Tieline's contact; the number is only in To.
         try phone.dial("+15550100", timeout: 15)
@@ -99,12 +99,21 @@ final class KamailioPhoneTests: XCTestCase {
                        "o= versions seen by the phone\n\(trace)")
         XCTAssertTrue(trace.contains("a=recvonly"), "the hold answered recvonly")
         // No RTP toward the held phone; RTP again after the resume.
-        let arrivals = capture.finish()
+        let packets = capture.finishPackets()
+        let arrivals = packets.map(\.time)
         let heldWindow = (holdStarted.timeIntervalSince1970 + 0.3)...(resumed.timeIntervalSince1970 - 0.3)
         XCTAssertGreaterThan(arrivals.count, 50, "RTP reached the phone at all")
         XCTAssertEqual(arrivals.filter { heldWindow.contains($0) }.count, 0, "RTP kept flowing to a held phone")
-        XCTAssertGreaterThan(arrivals.filter { $0 > resumed.timeIntervalSince1970 + 0.3 }.count, 20,
-                             "RTP flows again after the resume")
+        let afterResume = packets.filter { $0.time > resumed.timeIntervalSince1970 + 0.3 }
+        XCTAssertGreaterThan(afterResume.count, 20, "RTP flows again after the resume")
+        // baresip records nothing after its own hold, so the audio after the
+        // resume is read from the wire: the browser's tone, as PCMU.
+        XCTAssertEqual(Double(WAVAudio(pcmu: afterResume.map(\.payload)).peakFrequency(start: 0, duration: 0.8)), 1000,
+                       accuracy: 25, "the phone hears the browser's tone after the resume")
+        // And the phone's tone still reaches the browser at the end of the call, after the resume.
+        let lastSecond = try XCTUnwrap(result["browser_rx_last_second"] as? [String: Any], "\(result)")
+        XCTAssertEqual((lastSecond["peak_hz"] as? NSNumber)?.doubleValue ?? 0, 440, accuracy: 15,
+                       "the browser hears the phone after the resume: \(lastSecond)")
         let heard = try XCTUnwrap(phone.receivedRecordings.last, "baresip recorded the call")
         XCTAssertEqual(Double(try WAVAudio.read(heard).peakFrequency(start: 0.4, duration: 0.8)), 1000, accuracy: 25,
                        "the phone heard the browser's tone before the hold")
@@ -113,7 +122,8 @@ final class KamailioPhoneTests: XCTestCase {
     }
 }
 
-/// When RTP datagrams reach a UDP port on loopback, from tshark.
+/// When datagrams reach a UDP port on loopback, from tshark, and with
+/// `start(rtpTo:)` their RTP payloads too.
 final class RTPArrivals: @unchecked Sendable {
     private let process = Process()
     private let output = Pipe()
@@ -123,11 +133,12 @@ final class RTPArrivals: @unchecked Sendable {
     }
 
     /// Datagrams matching a capture filter (pcap-filter syntax).
-    static func start(filter: String, seconds: Int) throws -> RTPArrivals {
+    static func start(filter: String, seconds: Int, extra: [String] = [],
+                      fields: [String] = ["frame.time_epoch"]) throws -> RTPArrivals {
         let capture = RTPArrivals()
         capture.process.executableURL = URL(fileURLWithPath: "/usr/bin/tshark")
-        capture.process.arguments = ["-i", "lo", "-f", filter, "-a", "duration:\(seconds)",
-                                     "-T", "fields", "-e", "frame.time_epoch", "-l", "-q"]
+        capture.process.arguments = ["-i", "lo", "-f", filter, "-a", "duration:\(seconds)"] + extra
+            + ["-T", "fields"] + fields.flatMap { ["-e", $0] } + ["-l", "-q"]
         capture.process.standardOutput = capture.output
         capture.process.standardError = FileHandle.nullDevice
         try capture.process.run()
@@ -135,14 +146,49 @@ final class RTPArrivals: @unchecked Sendable {
         return capture
     }
 
+    /// RTP to `port`, decoded as such, with each packet's payload.
+    static func start(rtpTo port: Int, seconds: Int) throws -> RTPArrivals {
+        try start(filter: "udp and dst port \(port)", seconds: seconds, extra: ["-d", "udp.port==\(port),rtp"],
+                  fields: ["frame.time_epoch", "rtp.payload"])
+    }
+
     /// Stops the capture and returns the arrival times (seconds since 1970).
-    func finish() -> [Double] {
+    func finish() -> [Double] { finishLines().compactMap { Double($0.first ?? "") } }
+
+    /// Stops the capture: each RTP packet's arrival time and payload.
+    func finishPackets() -> [(time: Double, payload: [UInt8])] {
+        finishLines().compactMap { fields in
+            guard fields.count == 2, let time = Double(fields[0]) else { return nil }
+            // Hex digits, run together (tshark 3.x and later) or colon-separated.
+            let hex = Array(fields[1].filter(\.isHexDigit).utf8)
+            let payload = stride(from: 0, to: hex.count - 1, by: 2).compactMap {
+                UInt8(String(decoding: hex[$0...($0 + 1)], as: UTF8.self), radix: 16)
+            }
+            return payload.isEmpty ? nil : (time, payload)
+        }
+    }
+
+    private func finishLines() -> [[String]] {
         if process.isRunning { process.interrupt() }
         // Bounded: Foundation may report an exited child as running for a while.
         let deadline = Date().addingTimeInterval(3)
         while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return text.split(separator: "\n").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        return text.split(separator: "\n").map { line in
+            line.split(separator: "\t", omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+    }
+}
+
+extension WAVAudio {
+    /// G.711 µ-law payloads (ITU-T G.711), one after another, at 8 kHz.
+    init(pcmu payloads: [[UInt8]]) {
+        self.init(sampleRate: 8000, samples: payloads.joined().map { byte in
+            let u = ~byte
+            let magnitude = ((Int(u & 0x0F) << 3) + 0x84) << Int((u & 0x70) >> 4)
+            return Int16(u & 0x80 != 0 ? 0x84 - magnitude : magnitude - 0x84)
+        })
     }
 }

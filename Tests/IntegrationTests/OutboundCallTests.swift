@@ -109,8 +109,12 @@ final class OutboundCallTests: XCTestCase {
     func testCallsCompleteWithTwentyPercentLossBothWays() async throws {
         let sippPort = try freeUDPAndTCPPort()
         let calls = 5
+        // Under loss a retransmitted INVITE and the ACK can reach sipp in one
+        // read; it then takes the ACK for a message "received while sending"
+        // the answer and aborts the call (about once in 15 runs). Continuing on
+        // such a message instead keeps the scenario's own checks.
         let sipp = try SippProcess.uas(port: sippPort, transport: "u1", scenario: scenarioPath("uas_answer"),
-                                       calls: calls, extraArgs: ["-lost", "20"])
+                                       calls: calls, extraArgs: ["-lost", "20", "-default_behaviors", "all,-abortunexp"])
         // The RFC's T1, the same as sipp's (see the inbound loss test).
         let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: sippPort)], t1Milliseconds: 500)
         for _ in 0..<calls { try await callAndHangUp(fixture, hold: .milliseconds(100)) }

@@ -51,11 +51,6 @@ extension BrowserOriginatedCall {
     /// Answers the browser once, with the gateway's own media, then `next`.
     private func answerLocally(then next: @escaping (any CallApplication) -> Void) {
         if case .talking(.application(let application)) = state.value.phase { return next(application) }
-        // After a failed bridge the endpoint exists (the browser's offer is
-        // answered); the application becomes its phone side.
-        if let media = state.value.media, let answer = state.value.browserAnswer {
-            return startApplication(on: media, answer: answer, then: next)
-        }
         state.value.phase = .preparingMedia
         state.value.makingMedia = true
         let offer = request.offer
@@ -83,24 +78,6 @@ extension BrowserOriginatedCall {
                     guard self.mediaPrepared(media) else { return application.close() }
                     self.answeredLocally(application, answer: answer.serialize(), then: next.value)
                 }
-            }
-        }
-    }
-
-    private func startApplication(on media: any MediaEndpoint, answer: String,
-                                  then next: @escaping (any CallApplication) -> Void) {
-        state.value.phase = .preparingMedia
-        let loop = self.loop
-        let next = LoopBound(next)
-        Task {
-            do {
-                let application = try await media.startApplication(loop: loop)
-                loop.execute {
-                    guard !self.isEnded else { return application.close() }
-                    self.answeredLocally(application, answer: answer, then: next.value)
-                }
-            } catch {
-                loop.execute { self.finish(code: 500, reason: "the gateway's own media could not start: \(error)") }
             }
         }
     }

@@ -97,6 +97,8 @@ final class BrowserCallerLeg: CallerLeg {
     func reject(_ code: Int, reason: String?) {
         guard isPending else { return }
         isPending = false
+        // The dialplan may try a trunk next with the same endpoint.
+        call?.state.value.media?.unjoin()
         call?.attemptFailed(code: code, reason: reason ?? SIPResponse.defaultReasonPhrase(code))
     }
 

@@ -17,8 +17,8 @@ protocol CallerLeg: AnyObject {
     var trunkName: String? { get }
     var direction: String { get }
     /// The address our answer to `offer` names for our media: what the
-    /// caller can reach (the public address for a trunk, loopback for a
-    /// browser's session on this machine).
+    /// caller can reach (the public address for a trunk; for another
+    /// browser's session, joined in process, an address never used).
     var answerAddress: String { get }
     /// The caller's media when it is in this process (another browser's
     /// call): the callee's media is made next to it and joined to it.

@@ -158,6 +158,14 @@ final class IncomingBrowserCall: CallControl, Sendable {
 
     func browserAnswered(_ sdp: String, by client: any BrowserConnection) {
         let key = ObjectIdentifier(client)
+        switch state.value.phase {
+        case .answering(_, let answering) where answering === client,
+             .talking(let answering) where answering === client:
+            // Its own answer again: the call is this connection's already.
+            return client.send(.error(code: 400, reason: "this call is already answered here", call: id))
+        default:
+            break
+        }
         guard case .ringing(let ringing) = state.value.phase, ringing.connections[key] != nil,
               let media = state.value.media else {
             // Lost the race: another connection answered first (or is

@@ -41,6 +41,9 @@ protocol MediaEndpoint: AnyObject, Sendable {
     /// from one browser user to another); offer/answer between the two still
     /// picks the codec. `other` was made next to this one (`makeMedia(near:)`).
     func join(_ other: any MediaEndpoint) async throws
+    /// Undoes `join` (the other user did not answer): the phone side may go
+    /// to a trunk next. Done before any later request to this endpoint.
+    func unjoin()
     func statistics() async throws -> MediaStatistics
     func close(reason: String) async
 }

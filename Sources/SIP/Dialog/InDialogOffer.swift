@@ -111,7 +111,10 @@ extension Dialog {
         outgoingOffer = OutgoingOffer(method: method)
         var reported = false
         withNextHop { [weak self, weak userAgent] hop in
-            guard let self, let userAgent, self.outgoingOffer != nil else { return }
+            // The dialog may have ended while its route's name was looked up.
+            guard let self, let userAgent, !self.isTerminated, self.outgoingOffer != nil else {
+                return completion(.failed(481, "dialog ended"))
+            }
             self.outgoingOffer?.transaction = userAgent.transactions.send(request, to: hop) { [weak self] event in
                 guard let self else { return }
                 // A retransmitted 2xx is answered by the user agent from `ack`.

@@ -200,6 +200,10 @@ final class FakeMedia: MediaEndpoint, @unchecked Sendable {
         note("join")
     }
 
+    func unjoin() {
+        note("unjoin")
+    }
+
     func startApplication(loop: any EventLoop) async throws -> any CallApplication {
         note("startApplication")
         return FakeApplication(loop: loop)

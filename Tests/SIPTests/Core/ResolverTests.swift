@@ -41,6 +41,30 @@ import Testing
         }
     }
 
+    @Test func oneLookupPerNameAtATimeAndFailuresAreRemembered() async throws {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let release = DispatchSemaphore(value: 0)
+        let lookups = NIOLockedValueBox<[String]>([])
+        struct NoSuchHost: Error {}
+        let resolver = SIPResolver(lookup: { host, port in
+            lookups.withLockedValue { $0.append(host) }
+            if host == "gone.test" { throw NoSuchHost() }
+            release.wait()
+            return try SocketAddress(ipAddress: "192.0.2.8", port: port)
+        })
+        let first = resolver.resolve(host: "slow.test", port: 5060, transport: .udp, on: loop)
+        let second = resolver.resolve(host: "SLOW.test", port: 5060, transport: .udp, on: loop)
+        release.signal()
+        #expect(try await first.get().address.ipAddress == "192.0.2.8")
+        #expect(try await second.get().address.ipAddress == "192.0.2.8")
+        for _ in 0..<2 {
+            await #expect(throws: SIPTransportError.self) {
+                try await resolver.resolve(host: "gone.test", port: 5060, transport: .udp, on: loop).get()
+            }
+        }
+        #expect(lookups.withLockedValue { $0 } == ["slow.test", "gone.test"], "one lookup each")
+    }
+
     @Test func aRouteByNameIsLookedUpWithoutBlockingTheLoop() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let loop = group.next()

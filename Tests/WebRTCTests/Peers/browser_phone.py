@@ -199,6 +199,8 @@ async def run(args, result):
     import numpy as np
     samples = np.concatenate(store["chunks"]) if store["chunks"] else np.zeros(0)
     result["browser_rx"] = peer.analyse(samples, rate, skip=1.0)
+    # The end of the call alone (what was heard after a hold was resumed, say).
+    result["browser_rx_last_second"] = peer.analyse(samples[-int(1.2 * rate):-int(0.2 * rate)], rate, skip=0)
     # No phone side: nothing to report (a test asserting on it fails plainly).
     result["phone_rx"] = peer.phone_rx_report(proto.rx, 101, proto.sources) if proto is not None else None
     result["phone_tx"] = {"packets": phone.sent} if phone is not None else None
