@@ -141,7 +141,7 @@ final class FakeMedia: MediaEndpoint, @unchecked Sendable {
     let log = NIOLockedValueBox<[String]>([])
     let closed = NIOLockedValueBox(false)
     let closes = NIOLockedValueBox(0)
-    /// The steps that throw, by name: "answerPhoneOffer", "acceptBrowserAnswer", "answerPhoneReoffer".
+    /// The steps that throw, by name: "answerPhoneOffer", "acceptBrowserAnswer", "answerPhoneReoffer", "join".
     let refusals = NIOLockedValueBox<Set<String>>([])
     var version = LocalDescriptionVersion(sessionID: 42)
 
@@ -198,6 +198,7 @@ final class FakeMedia: MediaEndpoint, @unchecked Sendable {
     }
     func join(_ other: any MediaEndpoint) async throws {
         note("join")
+        try check("join")
     }
 
     func unjoin() {
