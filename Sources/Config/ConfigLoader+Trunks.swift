@@ -5,7 +5,7 @@ extension ConfigLoader {
     private static let trunkKeys = [
         "name", "address", "port", "transport", "username", "password", "auth_username", "realm",
         "from_domain", "register", "register_expires_s", "allowed_sources", "verify_tls", "codecs",
-        "called_number",
+        "called_number", "response_timeout_ms",
     ]
 
     static func decodeTrunks(_ items: [Node], context: ConfigContext) throws(ConfigError) -> [TrunkConfig] {
@@ -73,6 +73,7 @@ extension ConfigLoader {
                                 registerExpiresSeconds: expires, allowedSources: allowedSources,
                                 verifyTLS: verifyTLS, codecs: codecs)
         trunk.calledNumber = try reader.choice("called_number", TrunkConfig.CalledNumberSource.self) ?? .requestURI
+        trunk.responseTimeout = .milliseconds(try reader.int("response_timeout_ms", in: 200...32000) ?? 3000)
         return trunk
     }
 

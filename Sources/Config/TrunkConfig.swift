@@ -46,6 +46,9 @@ public struct TrunkConfig: Sendable, Equatable {
     public var verifyTLS: Bool
     public var codecs: [Codec]
     public var calledNumber: CalledNumberSource = .requestURI
+    /// How long an INVITE to the trunk may go without any response (not
+    /// even 100 Trying) before the attempt fails over (`response_timeout_ms`).
+    public var responseTimeout: Duration = .seconds(3)
 
     /// The user part of the Contact this trunk's registration binds: a
     /// registrar retargets the trunk's calls to it, so it names the trunk.

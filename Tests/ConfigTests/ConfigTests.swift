@@ -107,6 +107,7 @@ final class ConfigTests: XCTestCase {
                 allowed_sources: ["192.0.2.0/24", "2001:db8::/32"]
                 verify_tls: false
                 codecs: [g722, pcma]
+                response_timeout_ms: 1500
               - { name: pbx, address: "[2001:db8::9]" }
             """, environment: ["SIPGATE_PASSWORD": "s3cret"])
         let sipgate = config.trunks[0]
@@ -120,6 +121,8 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(sipgate.registerExpiresSeconds, 600)
         XCTAssertFalse(sipgate.verifyTLS)
         XCTAssertEqual(sipgate.codecs, [.g722, .pcma])
+        XCTAssertEqual(sipgate.responseTimeout, .milliseconds(1500))
+        XCTAssertEqual(config.trunks[1].responseTimeout, .seconds(3), "3 s unless given, like Kamailio's fr_timer")
         XCTAssertTrue(sipgate.allowsSource("192.0.2.77"))
         XCTAssertTrue(sipgate.allowsSource("2001:db8:1::1"))
         XCTAssertFalse(sipgate.allowsSource("198.51.100.1"))

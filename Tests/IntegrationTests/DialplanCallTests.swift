@@ -47,6 +47,50 @@ final class DialplanCallTests: XCTestCase {
         await fixture.stop()
     }
 
+    /// A trunk that is down says nothing at all, not even 100 Trying. After
+    /// its `response_timeout_ms` (3 s by default) the attempt fails with 408
+    /// and the next trunk answers, long before Timer B (32 s at the RFC's
+    /// T1, which this gateway runs with).
+    func testASilentTrunkFailsOverToTheNextWithinItsResponseTimeout() async throws {
+        let silent = try UDPProbe()
+        let secondPort = try freeUDPAndTCPPort()
+        let fixture = try await GatewayFixture(trunks: [TrunkSpec(name: "first", port: silent.port),
+                                                        TrunkSpec(name: "second", port: secondPort)],
+                                               t1Milliseconds: 500, browsers: true)
+        let phonePort = freePort(udp: true)
+        let answering = try SippProcess.uas(port: secondPort, scenario: scenarioPath("uas_answer_phone"),
+                                            extraArgs: ["-key", "phone_port", "\(phonePort)", "-key", "hangup_ms", "0"])
+        let started = Date()
+        let result = try await BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice",
+                                                 "--password", "alice-secret", "--phone-port", "\(phonePort)",
+                                                 "--call", "030 1234567", "--hangup-after", "2"])
+        XCTAssertNil(result["error"], "\(result)")
+        let types = BrowserPhone.messageTypes(result)
+        XCTAssertTrue(types.contains("answered"), "the second trunk answers: \(types)")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 15, "failed over in seconds, not at Timer B")
+        XCTAssertNotNil(silent.receive(timeout: 1), "the silent trunk was asked first")
+        BrowserPhone.assertTone(result, "browser_rx", hertz: 440, tolerance: 10)
+        let answeringStatus = try await answering.wait(timeout: 15)
+        XCTAssertEqual(answeringStatus, 0, answering.diagnostics)
+        await fixture.stop()
+    }
+
+    /// With the only trunk silent, the browser hears a clear 408 naming the
+    /// trunk within seconds, instead of sitting in "trying" for Timer B.
+    func testTheOnlyTrunkSilentIsAClear408NamingIt() async throws {
+        let silent = try UDPProbe()
+        let fixture = try await GatewayFixture(trunks: [TrunkSpec(name: "carrier", port: silent.port)],
+                                               t1Milliseconds: 500, browsers: true)
+        let started = Date()
+        let result = try await BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice",
+                                                 "--password", "alice-secret", "--call", "030 1234567"])
+        let ended = try XCTUnwrap(result["ended"] as? [String: Any], "\(result)")
+        XCTAssertEqual(ended["code"] as? Int, 408, "\(ended)")
+        XCTAssertEqual(ended["reason"] as? String, "no response from trunk carrier in 3000 ms", "\(ended)")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 15, "the browser heard it in seconds, not at Timer B")
+        await fixture.stop()
+    }
+
     /// `call:bridge("sip:...")` sends the INVITE straight to that URI (here a
     /// sipp PBX on a port given to the script through routing.variables),
     /// not through a trunk, and the call flows as any other.

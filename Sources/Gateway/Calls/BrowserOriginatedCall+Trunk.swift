@@ -1,6 +1,7 @@
 import Config
 import Dialplan
 import Media
+import NIOCore
 import SDP
 import SIP
 
@@ -74,6 +75,10 @@ extension BrowserOriginatedCall {
                 provisional(response)
             case .answered(let response, let dialog):
                 answered(response, dialog: dialog)
+            case .failed(let failure) where failure.noResponse:
+                // Said plainly, for the browser and the record: the trunk was silent.
+                let silence = TimeAmount(trunk.responseTimeout).nanoseconds / 1_000_000
+                attemptFailed(code: 408, reason: "no response from trunk \(trunk.name) in \(silence) ms")
             case .failed(let failure):
                 attemptFailed(code: failure.statusCode, reason: failure.reason)
             }

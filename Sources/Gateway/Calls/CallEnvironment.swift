@@ -47,7 +47,8 @@ extension CallEnvironment {
         let from = NameAddress(uri: SIPURI(scheme: "sip", user: fromUser, host: trunk.fromDomain))
         return OutgoingInvite.Parameters(
             requestURI: requestURI, from: from, to: NameAddress(uri: toURI), destination: endpoint,
-            body: body, credentials: trunk.credentials, ringTimeout: TimeAmount(config.sip.inviteTimeout))
+            body: body, credentials: trunk.credentials, ringTimeout: TimeAmount(config.sip.inviteTimeout),
+            responseTimeout: TimeAmount(trunk.responseTimeout))
     }
 
     /// A new media endpoint with its first offer/answer step (`prepare`)

@@ -20,9 +20,12 @@ public struct SIPCredentials: Sendable, CustomStringConvertible {
 public struct CallFailure: Error, Sendable, Equatable, CustomStringConvertible {
     public var statusCode: Int
     public var reason: String
-    public init(statusCode: Int, reason: String) {
+    /// Nothing at all came back (`responseTimeout`): the peer is silent.
+    public var noResponse = false
+    public init(statusCode: Int, reason: String, noResponse: Bool = false) {
         self.statusCode = statusCode
         self.reason = reason
+        self.noResponse = noResponse
     }
     public var description: String { "\(statusCode) \(reason)" }
 }
@@ -49,11 +52,15 @@ public final class OutgoingInvite: @unchecked Sendable {
         public var credentials: SIPCredentials?
         /// CANCEL and report 408 when no final response came in this time.
         public var ringTimeout: TimeAmount?
+        /// Report 408 when no response at all (not even 100 Trying) came in
+        /// this time, long before Timer B: the peer is not there, and the
+        /// caller can try the next one (Kamailio's fr_timer does the same).
+        public var responseTimeout: TimeAmount?
 
         public init(requestURI: SIPURI, from: NameAddress, to: NameAddress, destination: SIPEndpoint,
                     body: [UInt8] = [], contentType: String = "application/sdp",
                     headers: [(String, String)] = [], credentials: SIPCredentials? = nil,
-                    ringTimeout: TimeAmount? = nil) {
+                    ringTimeout: TimeAmount? = nil, responseTimeout: TimeAmount? = nil) {
             self.requestURI = requestURI
             self.from = from
             self.to = to
@@ -63,6 +70,7 @@ public final class OutgoingInvite: @unchecked Sendable {
             self.headers = headers
             self.credentials = credentials
             self.ringTimeout = ringTimeout
+            self.responseTimeout = responseTimeout
         }
     }
 
@@ -82,6 +90,7 @@ public final class OutgoingInvite: @unchecked Sendable {
     private var cancelSent = false
     private var finished = false
     private var ringTimer: Scheduled<Void>?
+    private var responseTimer: Scheduled<Void>?
     private var dialog: Dialog?
 
     init(userAgent: SIPUserAgent, parameters: Parameters, onEvent: @escaping (Event) -> Void) {
@@ -96,6 +105,11 @@ public final class OutgoingInvite: @unchecked Sendable {
         if let timeout = parameters.ringTimeout {
             ringTimer = userAgent.transactions.schedule(in: timeout) { [weak self] in
                 self?.ringTimedOut()
+            }
+        }
+        if let timeout = parameters.responseTimeout {
+            responseTimer = userAgent.transactions.schedule(in: timeout) { [weak self] in
+                self?.responseTimedOut(after: timeout)
             }
         }
         sendInvite()
@@ -141,6 +155,7 @@ public final class OutgoingInvite: @unchecked Sendable {
         switch code {
         case 100..<200:
             gotProvisional = true
+            responseTimer?.cancel()
             if cancelRequested && !cancelSent { sendCancel() }
             if code > 100, !finished { onEvent?(.provisional(response)) }
         case 200..<300:
@@ -263,6 +278,14 @@ public final class OutgoingInvite: @unchecked Sendable {
         }
     }
 
+    /// Nothing came back: reported now. The INVITE is not abandoned (a late
+    /// 1xx still gets its CANCEL, a late 2xx its ACK and BYE).
+    private func responseTimedOut(after timeout: TimeAmount) {
+        guard !finished, !gotProvisional else { return }
+        cancelRequested = true
+        fail(408, "No response in \(timeout.nanoseconds / 1_000_000) ms", noResponse: true)
+    }
+
     private func ringTimedOut() {
         guard !finished else { return }
         cancelRequested = true
@@ -270,17 +293,18 @@ public final class OutgoingInvite: @unchecked Sendable {
         fail(408, "No Answer")
     }
 
-    private func fail(_ code: Int, _ reason: String) {
+    private func fail(_ code: Int, _ reason: String, noResponse: Bool = false) {
         guard !finished else { return }
         finish()
         let callback = onEvent
         onEvent = nil
-        callback?(.failed(CallFailure(statusCode: code, reason: reason)))
+        callback?(.failed(CallFailure(statusCode: code, reason: reason, noResponse: noResponse)))
     }
 
     private func finish() {
         finished = true
         ringTimer?.cancel()
+        responseTimer?.cancel()
     }
 
     /// The session stays known to the user agent while its INVITE transaction

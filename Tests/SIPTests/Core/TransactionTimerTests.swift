@@ -6,13 +6,14 @@ import Testing
 @testable import SIP
 
 @Suite struct TransactionTimerTests {
-    func placeCall(_ h: SIPCoreHarness, ringTimeout: TimeAmount? = nil,
+    func placeCall(_ h: SIPCoreHarness, ringTimeout: TimeAmount? = nil, responseTimeout: TimeAmount? = nil,
                    events: @escaping (OutgoingInvite.Event) -> Void) -> OutgoingInvite {
         let parameters = OutgoingInvite.Parameters(
             requestURI: SIPURI(scheme: "sip", user: "15550100", host: "127.0.0.1", port: 5070),
             from: NameAddress(uri: SIPURI(scheme: "sip", user: "alice", host: "127.0.0.1")),
             to: NameAddress(uri: SIPURI(scheme: "sip", user: "15550100", host: "127.0.0.1")),
-            destination: h.peer, body: Array("v=0\r\n".utf8), ringTimeout: ringTimeout)
+            destination: h.peer, body: Array("v=0\r\n".utf8), ringTimeout: ringTimeout,
+            responseTimeout: responseTimeout)
         return h.userAgent.invite(parameters, onEvent: events)
     }
 
@@ -51,6 +52,34 @@ import Testing
         #expect(failures == [CallFailure(statusCode: 408, reason: "Request Timeout")])
         #expect(h.userAgent.counts.clientTransactions == 0)
         #expect(h.userAgent.counts.outgoingInvites == 0)
+    }
+
+    /// A silent peer: no response at all within `responseTimeout` is a 408
+    /// now, not at Timer B; a 2xx that still comes is acknowledged and hung up.
+    @Test func noResponseWithinTheResponseTimeoutFailsEarly() throws {
+        let h = SIPCoreHarness()
+        var failures: [CallFailure] = []
+        _ = placeCall(h, responseTimeout: .seconds(3)) { if case .failed(let failure) = $0 { failures.append(failure) } }
+        let invite = try #require(h.requests(h.transport.take(), .invite).first)
+        h.advance(.milliseconds(2900))
+        #expect(failures.isEmpty)
+        h.advance(.milliseconds(100))
+        #expect(failures == [CallFailure(statusCode: 408, reason: "No response in 3000 ms", noResponse: true)])
+        h.deliver(reply(invite, 200))
+        let sent = h.transport.take()
+        #expect(h.requests(sent, .ack).count == 1)
+        #expect(h.requests(sent, .bye).count == 1)
+        #expect(failures.count == 1)
+    }
+
+    @Test func anyProvisionalResponseStopsTheResponseTimeout() throws {
+        let h = SIPCoreHarness()
+        var failures: [CallFailure] = []
+        _ = placeCall(h, responseTimeout: .seconds(3)) { if case .failed(let failure) = $0 { failures.append(failure) } }
+        let invite = try #require(h.requests(h.transport.take(), .invite).first)
+        h.deliver(reply(invite, 100, tag: nil, contact: false))
+        h.advance(.seconds(10))
+        #expect(failures.isEmpty, "a trunk that said 100 Trying is there; its answer may take long")
     }
 
     @Test func cancelWaitsForAProvisionalResponse() throws {
