@@ -49,6 +49,8 @@ public struct TrunkConfig: Sendable, Equatable {
     /// How long an INVITE to the trunk may go without any response (not
     /// even 100 Trying) before the attempt fails over (`response_timeout_ms`).
     public var responseTimeout: Duration = .seconds(3)
+    /// OPTIONS pings to tell whether the trunk is there (`options_interval_s`); zero: none.
+    public var optionsInterval: Duration = .zero
 
     /// The user part of the Contact this trunk's registration binds: a
     /// registrar retargets the trunk's calls to it, so it names the trunk.

@@ -60,6 +60,9 @@ public struct DialplanContext: Sendable, Equatable {
     public var users: [User]
     /// Trunk names in configuration order (`trunks()`): failover order.
     public var trunks: [String]
+    /// Trunks found down by their OPTIONS pings: `trunks()` leaves them
+    /// out; a script may still bridge to one by name.
+    public var downTrunks: Set<String> = []
     /// DID number -> user name: numbers on trunks that ring a user (`did_user`).
     public var dids: [String: String]
     /// The country code national numbers belong to, digits only ("49",

@@ -40,6 +40,9 @@ struct DialplanData {
             $0.field("trunks") {
                 $0.table { for trunk in context.trunks { $0.element { $0.string(trunk) } } }
             }
+            $0.field("down_trunks") {
+                $0.table { for trunk in context.trunks where context.downTrunks.contains(trunk) { $0.element { $0.string(trunk) } } }
+            }
             $0.field("dids", context.dids)
             $0.field("country", context.homeCountryCode)
             $0.field("variables", context.variables)

@@ -68,8 +68,9 @@ for _, u in ipairs(data.users) do
   by_name[u.name] = u
   if u.extension ~= nil and by_extension[u.extension] == nil then by_extension[u.extension] = u end
 end
-local trunk_list, trunk_set = data.trunks, {}
+local trunk_list, trunk_set, trunk_down = data.trunks, {}, {}
 for _, t in ipairs(trunk_list) do trunk_set[t] = true end
+for _, t in ipairs(data.down_trunks) do trunk_down[t] = true end
 local dids = data.dids
 
 -- Numbers --------------------------------------------------------------
@@ -154,9 +155,13 @@ function user_allowed_international(name)
   return u and u.international == true or false
 end
 
+-- The trunks in failover order, less those whose OPTIONS pings go
+-- unanswered (options_interval_s); bridge("trunk:NAME") still reaches one.
 function trunks()
   local copy = {}
-  for i, t in ipairs(trunk_list) do copy[i] = t end
+  for _, t in ipairs(trunk_list) do
+    if not trunk_down[t] then copy[#copy + 1] = t end
+  end
   return copy
 end
 

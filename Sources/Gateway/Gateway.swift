@@ -34,6 +34,8 @@ public final class Gateway: @unchecked Sendable {
     private(set) var dialplan: DialplanHost!
     public private(set) var statistics = Statistics()
     private let trimmer: MemoryTrimmer
+    /// OPTIONS pings: which trunks `trunks()` leaves out now (SIP loop).
+    private(set) var trunkHealth: TrunkHealth!
 
     public struct Statistics: Sendable, Equatable {
         public var inboundAnswered = 0
@@ -66,6 +68,12 @@ public final class Gateway: @unchecked Sendable {
                 && counts.serverTransactions == 0 && counts.dialogs == 0
         }
         browsers = BrowserDirectory(gateway: self)
+        trunkHealth = TrunkHealth(userAgent: userAgent, logger: logger) { [unowned self] in endpoint(for: $0) }
+    }
+
+    /// The trunks found down by their OPTIONS pings (tests, operations).
+    public var downTrunks: Set<String> {
+        get async { (try? await eventLoop.submit { self.trunkHealth.downTrunks }.get()) ?? [] }
     }
 
     /// Users with a logged-in browser connection.
@@ -126,6 +134,7 @@ public final class Gateway: @unchecked Sendable {
             self.dialplan?.startWatching(on: self.eventLoop)
             self.startRegistrations(registrars)
             self.trimmer.start()
+            self.trunkHealth.start(self.config.trunks)
         }.get()
         return bound
     }
@@ -143,7 +152,10 @@ public final class Gateway: @unchecked Sendable {
     /// Unregisters, ends every call with BYE or CANCEL, closes the sockets.
     public func stop() async {
         trimmer.stop()
-        try? await eventLoop.submit { self.dialplan?.stopWatching() }.get()
+        try? await eventLoop.submit {
+            self.dialplan?.stopWatching()
+            self.trunkHealth.stop()
+        }.get()
         let unregistrations = try? await eventLoop.submit { self.registrations.values.map { $0.stop() } }.get()
         for future in unregistrations ?? [] {
             _ = try? await future.get()

@@ -108,6 +108,7 @@ final class ConfigTests: XCTestCase {
                 verify_tls: false
                 codecs: [g722, pcma]
                 response_timeout_ms: 1500
+                options_interval_s: 20
               - { name: pbx, address: "[2001:db8::9]" }
             """, environment: ["SIPGATE_PASSWORD": "s3cret"])
         let sipgate = config.trunks[0]
@@ -123,6 +124,8 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(sipgate.codecs, [.g722, .pcma])
         XCTAssertEqual(sipgate.responseTimeout, .milliseconds(1500))
         XCTAssertEqual(config.trunks[1].responseTimeout, .seconds(3), "3 s unless given, like Kamailio's fr_timer")
+        XCTAssertEqual(sipgate.optionsInterval, .seconds(20))
+        XCTAssertEqual(config.trunks[1].optionsInterval, .zero, "no OPTIONS pings unless asked")
         XCTAssertTrue(sipgate.allowsSource("192.0.2.77"))
         XCTAssertTrue(sipgate.allowsSource("2001:db8:1::1"))
         XCTAssertFalse(sipgate.allowsSource("198.51.100.1"))

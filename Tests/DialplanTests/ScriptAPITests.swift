@@ -85,6 +85,26 @@ final class ScriptAPITests: XCTestCase {
         XCTAssertEqual(Scripts.evaluate("variables.missing"), "nil")
     }
 
+    /// A trunk whose OPTIONS pings go unanswered is left out of trunks(),
+    /// the failover list, but a script may still name it.
+    func testTrunksLeavesOutTrunksThatAreDown() throws {
+        var context = DialplanContext.test
+        context.downTrunks = ["carrier"]
+        XCTAssertEqual(Scripts.evaluate("table.concat(trunks(), ',')", context: context), "backup")
+        let script = try XCTUnwrap(Scripts.compile("""
+            for _, t in ipairs(trunks()) do call:bridge("trunk:" .. t) end
+            call:bridge("trunk:carrier")
+            """))
+        let driven = DrivenRun(script, call: .browser(to: "+441234567890"), context: context, outcomes: [
+            .bridged(code: 503, reason: nil, answered: false), .bridged(code: 503, reason: nil, answered: false),
+        ])
+        XCTAssertEqual(driven.steps, [
+            .bridge(.trunk(name: "backup", number: "+441234567890"), BridgeOptions()),
+            .bridge(.trunk(name: "carrier", number: "+441234567890"), BridgeOptions()),
+            .finished,
+        ])
+    }
+
     func testLogLevels() throws {
         let script = try XCTUnwrap(Scripts.compile("""
             log.debug('d') log.info('i', 1, true) log.warn('w') log.error('e', nil)

@@ -75,6 +75,39 @@ final class DialplanCallTests: XCTestCase {
         await fixture.stop()
     }
 
+    /// With OPTIONS pings, a silent trunk is found down before any call:
+    /// trunks() leaves it out, so the call goes straight to the next one and
+    /// the silent trunk gets nothing but pings.
+    func testATrunkDownByItsPingsIsSkipped() async throws {
+        let silent = try UDPProbe()
+        let secondPort = try freeUDPAndTCPPort()
+        let fixture = try await GatewayFixture(trunks: [TrunkSpec(name: "first", port: silent.port, optionsInterval: 1),
+                                                        TrunkSpec(name: "second", port: secondPort)],
+                                               browsers: true)
+        for _ in 0..<100 where await fixture.gateway.downTrunks.isEmpty {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let down = await fixture.gateway.downTrunks
+        XCTAssertEqual(down, ["first"], "no answer to its OPTIONS in 3 s")
+        let phonePort = freePort(udp: true)
+        let answering = try SippProcess.uas(port: secondPort, scenario: scenarioPath("uas_answer_phone"),
+                                            extraArgs: ["-key", "phone_port", "\(phonePort)", "-key", "hangup_ms", "0"])
+        let result = try await BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice",
+                                                 "--password", "alice-secret", "--phone-port", "\(phonePort)",
+                                                 "--call", "030 1234567", "--hangup-after", "2"])
+        XCTAssertTrue(BrowserPhone.messageTypes(result).contains("answered"), "\(result)")
+        BrowserPhone.assertTone(result, "browser_rx", hertz: 440, tolerance: 10)
+        var methods: [String] = []
+        while let datagram = silent.receive(timeout: 0.2) {
+            methods.append(String(decoding: datagram.prefix(while: { $0 != 0x20 }), as: UTF8.self))
+        }
+        XCTAssertFalse(methods.isEmpty, "the silent trunk was pinged")
+        XCTAssertEqual(Set(methods), ["OPTIONS"], "and never sent the call")
+        let answeringStatus = try await answering.wait(timeout: 15)
+        XCTAssertEqual(answeringStatus, 0, answering.diagnostics)
+        await fixture.stop()
+    }
+
     /// With the only trunk silent, the browser hears a clear 408 naming the
     /// trunk within seconds, instead of sitting in "trying" for Timer B.
     func testTheOnlyTrunkSilentIsAClear408NamingIt() async throws {

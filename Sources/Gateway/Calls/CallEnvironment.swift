@@ -123,7 +123,9 @@ extension Gateway: CallEnvironment {
 
     func connections(of user: String) -> [any BrowserConnection] { browsers.connections(of: user) }
 
-    func makeDialplanRun(_ call: DialplanCall, log: Logger) -> DialplanRun { dialplan.makeRun(call, log: log) }
+    func makeDialplanRun(_ call: DialplanCall, log: Logger) -> DialplanRun {
+        dialplan.makeRun(call, log: log, down: trunkHealth.downTrunks)
+    }
 
     func callStarted(_ call: AnyObject) { browserCallStarted(call) }
     func callEnded(_ call: AnyObject) { browserCallEnded(call) }

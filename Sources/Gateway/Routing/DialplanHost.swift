@@ -41,8 +41,11 @@ final class DialplanHost: @unchecked Sendable {
             homeCountryCode: config.routing.homeCountry, variables: config.routing.variables)
     }
 
-    func makeRun(_ call: DialplanCall, log: Logger) -> DialplanRun {
-        DialplanRun(script: script, call: call, context: context, limits: limits) { level, message in
+    /// A run for `call`; `trunks()` leaves out the trunks in `down`.
+    func makeRun(_ call: DialplanCall, log: Logger, down: Set<String> = []) -> DialplanRun {
+        var context = self.context
+        context.downTrunks = down
+        return DialplanRun(script: script, call: call, context: context, limits: limits) { level, message in
             switch level {
             case .debug: log.debug("dialplan: \(message)")
             case .info: log.info("dialplan: \(message)")

@@ -20,6 +20,8 @@ struct TrunkSpec {
     var registerExpires = 3600
     var allowedSources = ["127.0.0.1"]
     var verifyTLS = false
+    /// `options_interval_s`: OPTIONS pings, off unless given.
+    var optionsInterval: Int? = nil
 }
 
 final class GatewayFixture: @unchecked Sendable {
@@ -124,6 +126,7 @@ final class GatewayFixture: @unchecked Sendable {
 
             """
             if let username = trunk.username { yaml += "    username: \(username)\n" }
+            if let interval = trunk.optionsInterval { yaml += "    options_interval_s: \(interval)\n" }
             if let password = trunk.password { yaml += "    password: \(password)\n" }
         }
         yaml += "dialplan: \"\(dialplanPath)\"\n"
