@@ -5,7 +5,7 @@ extension ConfigLoader {
     private static let trunkKeys = [
         "name", "address", "port", "transport", "username", "password", "auth_username", "realm",
         "from_domain", "register", "register_expires_s", "allowed_sources", "verify_tls", "codecs",
-        "called_number", "response_timeout_ms", "options_interval_s",
+        "called_number", "response_timeout_ms", "options_interval_s", "dtmf",
     ]
 
     static func decodeTrunks(_ items: [Node], context: ConfigContext) throws(ConfigError) -> [TrunkConfig] {
@@ -75,6 +75,7 @@ extension ConfigLoader {
         trunk.calledNumber = try reader.choice("called_number", TrunkConfig.CalledNumberSource.self) ?? .requestURI
         trunk.responseTimeout = .milliseconds(try reader.int("response_timeout_ms", in: 200...32000) ?? 3000)
         trunk.optionsInterval = .seconds(try reader.int("options_interval_s", in: 0...3600) ?? 0)
+        trunk.dtmf = try reader.choice("dtmf", TrunkConfig.DTMFMode.self) ?? .auto
         return trunk
     }
 

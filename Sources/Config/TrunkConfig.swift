@@ -24,6 +24,16 @@ public struct TrunkConfig: Sendable, Equatable {
         case diversion
     }
 
+    /// How digits travel to and from the trunk (`dtmf`).
+    public enum DTMFMode: String, Sendable, Hashable, CaseIterable {
+        /// RTP events (RFC 4733) only; a call without them takes no digits.
+        case rfc4733
+        /// SIP INFO (`application/dtmf-relay`) only.
+        case info
+        /// RTP events when the call negotiated them, else INFO.
+        case auto
+    }
+
     public var name: String
     /// Host name or IP address (IPv6 without brackets).
     public var address: String
@@ -49,6 +59,7 @@ public struct TrunkConfig: Sendable, Equatable {
     /// How long an INVITE to the trunk may go without any response (not
     /// even 100 Trying) before the attempt fails over (`response_timeout_ms`).
     public var responseTimeout: Duration = .seconds(3)
+    public var dtmf: DTMFMode = .auto
     /// OPTIONS pings to tell whether the trunk is there (`options_interval_s`); zero: none.
     public var optionsInterval: Duration = .zero
 

@@ -109,6 +109,8 @@ final class ConfigErrorTests: XCTestCase {
                           "response_timeout_ms must be between 200 and 32000")
         assertConfigError("trunks: [{ name: c, address: h, options_interval_s: -5 }]", line: 1,
                           "options_interval_s must be between 0 and 3600")
+        assertConfigError("trunks: [{ name: c, address: h, dtmf: inband }]", line: 1,
+                          "dtmf must be one of rfc4733, info, auto, got 'inband'")
         assertConfigError("trunks:\n  - name: c\n", line: 2, column: 5, "missing key 'address' in trunk 'c'")
         assertConfigError("trunks: [{ name: c, address: \"sip.example.net:5060\" }]", line: 1, column: 30,
                           "address must be a host name or IP address (without a port)")

@@ -109,6 +109,7 @@ final class ConfigTests: XCTestCase {
                 codecs: [g722, pcma]
                 response_timeout_ms: 1500
                 options_interval_s: 20
+                dtmf: info
               - { name: pbx, address: "[2001:db8::9]" }
             """, environment: ["SIPGATE_PASSWORD": "s3cret"])
         let sipgate = config.trunks[0]
@@ -126,6 +127,8 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.trunks[1].responseTimeout, .seconds(3), "3 s unless given, like Kamailio's fr_timer")
         XCTAssertEqual(sipgate.optionsInterval, .seconds(20))
         XCTAssertEqual(config.trunks[1].optionsInterval, .zero, "no OPTIONS pings unless asked")
+        XCTAssertEqual(sipgate.dtmf, .info)
+        XCTAssertEqual(config.trunks[1].dtmf, .auto)
         XCTAssertTrue(sipgate.allowsSource("192.0.2.77"))
         XCTAssertTrue(sipgate.allowsSource("2001:db8:1::1"))
         XCTAssertFalse(sipgate.allowsSource("198.51.100.1"))

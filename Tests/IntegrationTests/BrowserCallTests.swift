@@ -36,6 +36,23 @@ final class BrowserCallTests: XCTestCase {
         await fixture.stop()
     }
 
+    /// A trunk without RTP events (its answer has no telephone-event):
+    /// under the default `dtmf: auto` digits go as SIP INFO both ways. The
+    /// trunk's INFO (Signal=7) reaches the browser as a dtmf message; the
+    /// browser's digit 3 reaches the trunk as an application/dtmf-relay INFO.
+    func testDigitsGoAsSIPInfoToATrunkWithoutRTPEvents() async throws {
+        let (result, sipp, fixture) = try await BrowserPhone.callTrunk(
+            scenario: "uas_info_dtmf", peerArguments: ["--hangup-after", "3", "--dtmf-to-phone", "3"])
+        XCTAssertTrue(BrowserPhone.messageTypes(result).contains("answered"), "\(result)")
+        XCTAssertEqual(result["dtmf_messages"] as? String, "7", "the trunk's INFO digit reached the browser")
+        let status = try await sipp.wait(timeout: 15)
+        XCTAssertEqual(status, 0, "the trunk got the browser's digit as INFO Signal=3:\n\(sipp.diagnostics)")
+        XCTAssertTrue(sipp.actionLog.contains("Signal=3"), sipp.diagnostics)
+        BrowserPhone.assertTone(result, "browser_rx", hertz: 440, tolerance: 10)
+        await fixture.assertNothingLeft(within: 2)
+        await fixture.stop()
+    }
+
     func testTheTrunkHangsUpAndTheBrowserIsTold() async throws {
         let (result, sipp, fixture) = try await BrowserPhone.callTrunk(
             scenario: "uas_answer_phone", number: "0301234567", sippArguments: ["-key", "hangup_ms", "3000"])

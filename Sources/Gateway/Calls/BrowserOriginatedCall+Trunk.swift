@@ -74,7 +74,7 @@ extension BrowserOriginatedCall {
             case .provisional(let response):
                 provisional(response)
             case .answered(let response, let dialog):
-                answered(response, dialog: dialog)
+                answered(response, dialog: dialog, dtmf: trunk.dtmf)
             case .failed(let failure) where failure.noResponse:
                 // Said plainly, for the browser and the record: the trunk was silent.
                 let silence = TimeAmount(trunk.responseTimeout).nanoseconds / 1_000_000
@@ -97,9 +97,14 @@ extension BrowserOriginatedCall {
         }
     }
 
-    private func answered(_ response: SIPResponse, dialog: Dialog) {
+    private func answered(_ response: SIPResponse, dialog: Dialog, dtmf: TrunkConfig.DTMFMode) {
         guard !isEnded else { return dialog.bye() }
         state.value.phase = .talking(.trunk(dialog))
+        state.value.trunkDTMF = dtmf
+        dialog.takeInfoDTMF { [self] digit in
+            guard !isEnded else { return }
+            client.send(.dtmf(call: request.id, digit: digit))
+        }
         state.value.wasAnswered = true
         state.value.recorder?.routed(to: nil, trunk: nil, sipCallID: dialog.callID)
         state.value.recorder?.answered()

@@ -1,3 +1,4 @@
+import Config
 import Dialplan
 import Logging
 import Media
@@ -67,6 +68,8 @@ final class BrowserOriginatedCall: CallControl, Sendable {
         /// waits in `deferredEnd` until it exists and can be closed first.
         var makingMedia = false
         var deferredEnd: (status: Int, reason: String)?
+        /// How the answering trunk takes digits (`dtmf`).
+        var trunkDTMF = TrunkConfig.DTMFMode.auto
     }
 
     static let maximumAttempts = 16
@@ -252,7 +255,13 @@ final class BrowserOriginatedCall: CallControl, Sendable {
 
     func clientDTMF(_ digits: String, durationMilliseconds: Int, from client: SignalingClient) {
         loop.execute { [self] in
-            state.value.media?.playDTMF(digits, milliseconds: durationMilliseconds, for: self.client, call: request.id)
+            guard let media = state.value.media else { return }
+            if case .talking(.trunk(let dialog)) = state.value.phase {
+                media.playDTMF(digits, milliseconds: durationMilliseconds, mode: state.value.trunkDTMF, dialog: dialog,
+                               loop: loop, for: self.client, call: request.id)
+            } else {
+                media.playDTMF(digits, milliseconds: durationMilliseconds, for: self.client, call: request.id)
+            }
         }
     }
 
