@@ -1,5 +1,7 @@
 import Config
 import Media
+import NIOCore
+import Signaling
 import SDP
 import SIP
 
@@ -40,6 +42,23 @@ protocol CallerLeg: AnyObject {
     func reject(_ code: Int, reason: String?)
     /// The callee hung up after the answer.
     func hangUp()
+    /// The answering browser's digits toward the caller, through `media`
+    /// or the caller's own way of taking digits (a trunk's `dtmf`).
+    func playDTMF(_ digits: String, milliseconds: Int, media: any MediaEndpoint, loop: any EventLoop,
+                  for client: any BrowserConnection, call: String)
+    /// Digits the caller sends outside the media (SIP INFO), after the answer.
+    var onDTMF: ((Character) -> Void)? { get set }
+}
+
+extension CallerLeg {
+    func playDTMF(_ digits: String, milliseconds: Int, media: any MediaEndpoint, loop: any EventLoop,
+                  for client: any BrowserConnection, call: String) {
+        media.playDTMF(digits, milliseconds: milliseconds, for: client, call: call)
+    }
+    var onDTMF: ((Character) -> Void)? {
+        get { nil }
+        set {}
+    }
 }
 
 /// A trunk's INVITE as the caller.
@@ -49,6 +68,7 @@ final class SIPCallerLeg: CallerLeg {
     let calledNumber: String
     let answerAddress: String
     private var dialog: Dialog?
+    var onDTMF: ((Character) -> Void)?
 
     init(invite: IncomingInvite, trunk: TrunkConfig?, calledNumber: String, answerAddress: String) {
         self.invite = invite
@@ -85,7 +105,15 @@ final class SIPCallerLeg: CallerLeg {
             ended(reason == .remoteBye ? "the caller hung up" : "\(reason)")
         }
         dialog.onOffer = reoffer
+        dialog.takeInfoDTMF { [weak self] digit in self?.onDTMF?(digit) }
         return true
+    }
+
+    func playDTMF(_ digits: String, milliseconds: Int, media: any MediaEndpoint, loop: any EventLoop,
+                  for client: any BrowserConnection, call: String) {
+        guard let dialog else { return media.playDTMF(digits, milliseconds: milliseconds, for: client, call: call) }
+        media.playDTMF(digits, milliseconds: milliseconds, mode: trunk?.dtmf ?? .auto, dialog: dialog, loop: loop,
+                       for: client, call: call)
     }
 
     func reject(_ code: Int, reason: String?) {

@@ -80,6 +80,9 @@ final class IncomingBrowserCall: CallControl, Sendable {
                 user: user, trunk: caller.trunkName, sipCallID: caller.sipCallID)
         }
         caller.onCancelled = { [self] in finish(toBrowsers: 487, reason: "the caller hung up", sip: nil) }
+        caller.onDTMF = { [self] digit in
+            if case .talking(let client) = state.value.phase { client.send(.dtmf(call: id, digit: digit)) }
+        }
         let connections = environment.connections(of: user)
         guard !connections.isEmpty else {
             return finish(toBrowsers: 480, reason: "", sip: (480, "Temporarily Unavailable"))
@@ -142,9 +145,14 @@ final class IncomingBrowserCall: CallControl, Sendable {
     func clientGone(_ client: SignalingClient) { loop.execute { self.left(client, reason: "browser connection closed") } }
 
     func clientDTMF(_ digits: String, durationMilliseconds: Int, from client: SignalingClient) {
-        loop.execute { [self] in
-            state.value.media?.playDTMF(digits, milliseconds: durationMilliseconds, for: client, call: id)
-        }
+        loop.execute { self.browserDTMF(digits, milliseconds: durationMilliseconds, by: client) }
+    }
+
+    /// The answering browser's digits, toward the caller (on the loop).
+    func browserDTMF(_ digits: String, milliseconds: Int, by client: any BrowserConnection) {
+        guard case .talking(let answering) = state.value.phase, answering === client,
+              let media = state.value.media else { return }
+        callerBox.value.playDTMF(digits, milliseconds: milliseconds, media: media, loop: loop, for: client, call: id)
     }
 
     // The same, on the loop, for any connection (the unit tests' too).
@@ -322,6 +330,7 @@ final class IncomingBrowserCall: CallControl, Sendable {
         let caller = callerBox.value
         if let sip, caller.isPending { caller.reject(sip.0, reason: sip.1) }
         caller.onCancelled = nil
+        caller.onDTMF = nil
         logger.info("call ended: \(reason.isEmpty ? "\(sip?.0 ?? 0)" : reason)")
         let status = answered ? 200 : sip?.0 ?? browserCode ?? 487
         let why = reason.isEmpty ? (sip?.1 ?? "") : reason

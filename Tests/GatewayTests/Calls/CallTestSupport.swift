@@ -192,9 +192,10 @@ final class FakeMedia: MediaEndpoint, @unchecked Sendable {
     func currentPhoneDescription(address: String) async throws -> SessionDescription {
         version.stamp(Self.plain(.sendrecv))
     }
+    /// False (no telephone-event negotiated) when `refusals` has "dtmf".
     func sendDTMF(_ digits: String, milliseconds: Int) async throws -> Bool {
         note("dtmf \(digits)")
-        return true
+        return !refusals.withLockedValue { $0.contains("dtmf") }
     }
     func join(_ other: any MediaEndpoint) async throws {
         note("join")

@@ -396,6 +396,24 @@ final class IncomingBrowserCallTests: XCTestCase {
         try await assertEnded(status: 480)
     }
 
+    /// A trunk call without RTP events (`dtmf: auto`): the trunk's INFO digit
+    /// reaches the answering browser, the browser's digits go as INFO, and an
+    /// INFO with another body is refused with 415.
+    func testDigitsGoBySIPInfoBothWaysWhenTheCallHasNoRTPEvents() async throws {
+        env.mediaRefuses = ["dtmf"]
+        let (call, browsers, _) = try await answeredCall()
+        try await env.deliver(trunk.request("INFO", body: "Signal=4\nDuration=160\n", contentType: "application/dtmf-relay"))
+        _ = try await response(200, to: .info, cseq: trunk.cseq)
+        await waitFor("dtmf 4", from: browsers[0])
+        XCTAssertFalse(browsers[1].said.contains("dtmf 4"), "only the answering browser hears it")
+        try await env.onLoop { call.browserDTMF("1", milliseconds: 100, by: browsers[0]) }
+        let info = try await request(.info)
+        XCTAssertEqual(info.headers["Content-Type"], "application/dtmf-relay")
+        XCTAssertEqual(String(decoding: info.body, as: UTF8.self), "Signal=1\r\nDuration=100\r\n")
+        try await env.deliver(trunk.request("INFO", body: "hello", contentType: "text/plain"))
+        _ = try await response(415, to: .info, cseq: trunk.cseq)
+    }
+
     func testAReInviteIsAnsweredThroughTheMediaAndARefusedOneGets488() async throws {
         let (_, browsers, _) = try await answeredCall()
         let media = try onlyMedia()
@@ -676,14 +694,14 @@ struct TrunkScript {
     }
 
     /// A request inside the dialog (BYE, a re-INVITE ...), with the next CSeq number.
-    mutating func request(_ method: String, body: String = "") -> String {
+    mutating func request(_ method: String, body: String = "", contentType: String = "application/sdp") -> String {
         cseq += 1
         return text(method, uri: Self.ourContact, branch: Self.branch(method.lowercased(), cseq), cseq: cseq,
-                    toTag: ourTag, body: body)
+                    toTag: ourTag, body: body, contentType: contentType)
     }
 
     private func text(_ method: String, uri: String, branch: String, cseq: UInt32, toTag: String?,
-                      body: String = "") -> String {
+                      body: String = "", contentType: String = "application/sdp") -> String {
         var text = "\(method) \(uri) SIP/2.0\n"
         text += "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=\(branch);rport\n"
         text += "Max-Forwards: 70\n"
@@ -692,7 +710,7 @@ struct TrunkScript {
         text += "Call-ID: \(Self.callID)\n"
         text += "CSeq: \(cseq) \(method)\n"
         if method == "INVITE" || method == "UPDATE" { text += "Contact: <sip:carrier@127.0.0.1:5070>\n" }
-        if !body.isEmpty { text += "Content-Type: application/sdp\n" }
+        if !body.isEmpty { text += "Content-Type: \(contentType)\n" }
         text += "Content-Length: \(body.replacingOccurrences(of: "\n", with: "\r\n").utf8.count)\n\n" + body
         return text
     }
