@@ -5,7 +5,7 @@ extension ConfigLoader {
     private static let trunkKeys = [
         "name", "address", "port", "transport", "username", "password", "auth_username", "realm",
         "from_domain", "register", "register_expires_s", "allowed_sources", "verify_tls", "codecs",
-        "called_number", "response_timeout_ms", "options_interval_s", "dtmf",
+        "called_number", "response_timeout_ms", "options_interval_s", "dtmf", "asserted_identity",
     ]
 
     static func decodeTrunks(_ items: [Node], context: ConfigContext) throws(ConfigError) -> [TrunkConfig] {
@@ -76,6 +76,7 @@ extension ConfigLoader {
         trunk.responseTimeout = .milliseconds(try reader.int("response_timeout_ms", in: 200...32000) ?? 3000)
         trunk.optionsInterval = .seconds(try reader.int("options_interval_s", in: 0...3600) ?? 0)
         trunk.dtmf = try reader.choice("dtmf", TrunkConfig.DTMFMode.self) ?? .auto
+        trunk.assertedIdentity = try reader.bool("asserted_identity") ?? false
         return trunk
     }
 

@@ -60,6 +60,10 @@ public struct TrunkConfig: Sendable, Equatable {
     /// even 100 Trying) before the attempt fails over (`response_timeout_ms`).
     public var responseTimeout: Duration = .seconds(3)
     public var dtmf: DTMFMode = .auto
+    /// The trunk is in our trust domain (RFC 3325): it gets the caller's
+    /// identity in P-Asserted-Identity, also when it is withheld in From
+    /// (`asserted_identity`).
+    public var assertedIdentity = false
     /// OPTIONS pings to tell whether the trunk is there (`options_interval_s`); zero: none.
     public var optionsInterval: Duration = .zero
 

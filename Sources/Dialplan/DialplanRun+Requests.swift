@@ -8,7 +8,7 @@ import CLua
 ///     "play", "tone", hertz, seconds | "play", "file", path
 ///     "collect", max, timeout, terminator?
 ///     "bridge", "trunk"|"user"|"uri", name-or-uri, number?, caller_id?,
-///         caller_name?, ring_timeout?, "CODEC,CODEC"?, then header name, value, ...
+///         caller_name?, ring_timeout?, "CODEC,CODEC"?, privacy, then header name, value, ...
 extension DialplanRun {
     enum Value: Equatable {
         case none
@@ -80,7 +80,8 @@ extension DialplanRun {
             }
             var options = BridgeOptions(callerID: at(4).string, callerName: at(5).string, ringTimeout: at(6).number,
                                         codecs: at(7).string.map { $0.split(separator: ",").map(String.init) })
-            var index = 8
+            options.privacy = at(8) == .boolean(true)
+            var index = 9
             while index + 1 < values.count {
                 guard let header = at(index).string, let value = at(index + 1).string else { return nil }
                 options.headers[header] = value

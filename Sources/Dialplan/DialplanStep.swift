@@ -44,6 +44,9 @@ public struct BridgeOptions: Sendable, Equatable {
     public var codecs: [String]?
     /// Extra X- headers for the outgoing INVITE.
     public var headers: [String: String]
+    /// Withhold the caller's identity (RFC 3323): From anonymous and
+    /// `Privacy: id`; only a trusted trunk still learns it (RFC 3325).
+    public var privacy = false
 
     public init(callerID: String? = nil, callerName: String? = nil, ringTimeout: Double? = nil,
                 codecs: [String]? = nil, headers: [String: String] = [:]) {

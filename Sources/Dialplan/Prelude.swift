@@ -374,6 +374,7 @@ end
 
 local BRIDGE_OPTIONS = {
   caller_id = true, caller_name = true, ring_timeout = true, codecs = true, headers = true, number = true,
+  privacy = true,
 }
 local CODECS = { PCMU = true, PCMA = true, G722 = true }
 
@@ -469,8 +470,13 @@ function thecall.bridge(self, target, options)
     end
     ring_timeout = ring_timeout + 0.0
   end
+  local privacy = options.privacy
+  if privacy ~= nil and type(privacy) ~= "boolean" then
+    fail(2, "call:bridge: privacy must be true or false, got %s", show(privacy))
+  end
   -- Holes (nil options) are why the length is kept in n.
-  local req = { "bridge", kind, name, number, caller_id, caller_name, ring_timeout, bridge_codecs(options.codecs), n = 8 }
+  local req = { "bridge", kind, name, number, caller_id, caller_name, ring_timeout, bridge_codecs(options.codecs),
+                privacy == true, n = 9 }
   bridge_headers(options.headers, req)
   local outcome, code, reason, answered = request(tunpack(req, 1, req.n))
   if outcome == FAILED then

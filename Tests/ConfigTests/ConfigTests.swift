@@ -110,6 +110,7 @@ final class ConfigTests: XCTestCase {
                 response_timeout_ms: 1500
                 options_interval_s: 20
                 dtmf: info
+                asserted_identity: true
               - { name: pbx, address: "[2001:db8::9]" }
             """, environment: ["SIPGATE_PASSWORD": "s3cret"])
         let sipgate = config.trunks[0]
@@ -129,6 +130,8 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.trunks[1].optionsInterval, .zero, "no OPTIONS pings unless asked")
         XCTAssertEqual(sipgate.dtmf, .info)
         XCTAssertEqual(config.trunks[1].dtmf, .auto)
+        XCTAssertTrue(sipgate.assertedIdentity)
+        XCTAssertFalse(config.trunks[1].assertedIdentity, "no P-Asserted-Identity unless the trunk is trusted")
         XCTAssertTrue(sipgate.allowsSource("192.0.2.77"))
         XCTAssertTrue(sipgate.allowsSource("2001:db8:1::1"))
         XCTAssertFalse(sipgate.allowsSource("198.51.100.1"))

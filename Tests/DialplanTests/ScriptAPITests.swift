@@ -105,6 +105,26 @@ final class ScriptAPITests: XCTestCase {
         ])
     }
 
+    func testPrivacyWithholdsTheCallerAndMustBeABoolean() throws {
+        let script = try XCTUnwrap(Scripts.compile("""
+            call:bridge("trunk:carrier", {caller_id = "+4930555", privacy = true})
+            call:bridge("trunk:carrier", {privacy = false})
+            """))
+        let driven = DrivenRun(script, call: .browser(to: "+441234567890"), outcomes: [
+            .bridged(code: 503, reason: nil, answered: false), .bridged(code: 503, reason: nil, answered: false),
+        ])
+        var withheld = BridgeOptions(callerID: "+4930555")
+        withheld.privacy = true
+        XCTAssertEqual(driven.steps, [
+            .bridge(.trunk(name: "carrier", number: "+441234567890"), withheld),
+            .bridge(.trunk(name: "carrier", number: "+441234567890"), BridgeOptions()),
+            .finished,
+        ])
+        let bad = try XCTUnwrap(Scripts.compile(#"call:bridge("trunk:carrier", {privacy = "yes"})"#))
+        let refused = DrivenRun(bad, call: .browser(to: "+441234567890"))
+        XCTAssertTrue("\(refused.last)".contains("privacy must be true or false"), "\(refused.last)")
+    }
+
     func testLogLevels() throws {
         let script = try XCTUnwrap(Scripts.compile("""
             log.debug('d') log.info('i', 1, true) log.warn('w') log.error('e', nil)

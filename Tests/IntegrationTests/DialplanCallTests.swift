@@ -157,6 +157,40 @@ final class DialplanCallTests: XCTestCase {
         await fixture.stop()
     }
 
+    /// Caller ID the dialplan sets, withheld (privacy): the trusted trunk
+    /// (`asserted_identity`) gets it in P-Asserted-Identity with `Privacy:
+    /// id`, while From is anonymous (RFC 3323, RFC 3325).
+    func testAWithheldCallerIDIsAssertedOnlyToATrustedTrunk() async throws {
+        let trunkPort = try freeUDPAndTCPPort()
+        let scripts = FileManager.default.temporaryDirectory.appendingPathComponent("tieline-pai-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scripts) }
+        let script = scripts.appendingPathComponent("pai.lua").path
+        try """
+            call:bridge("trunk:carrier", {number = "+49301234567", caller_id = "+4930555", caller_name = "Reception",
+                                          privacy = true})
+
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: trunkPort, assertedIdentity: true)],
+                                               browsers: true, dialplan: script)
+        let phonePort = freePort(udp: true)
+        let trunk = try SippProcess.uas(port: trunkPort, scenario: scenarioPath("uas_answer_phone"),
+                                        extraArgs: ["-key", "phone_port", "\(phonePort)", "-key", "hangup_ms", "0"])
+        let result = try await BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice",
+                                                 "--password", "alice-secret", "--phone-port", "\(phonePort)",
+                                                 "--call", "030 1234567", "--hangup-after", "1.5"])
+        XCTAssertTrue(BrowserPhone.messageTypes(result).contains("answered"), "\(result)")
+        let status = try await trunk.wait(timeout: 15)
+        XCTAssertEqual(status, 0, trunk.diagnostics)
+        let invite = try XCTUnwrap(trunk.messageLog.components(separatedBy: "INVITE sip:").dropFirst().first,
+                                   trunk.diagnostics)
+        XCTAssertTrue(invite.contains("P-Asserted-Identity: Reception <sip:+4930555@127.0.0.1>"), invite)
+        XCTAssertTrue(invite.contains("Privacy: id"), invite)
+        XCTAssertTrue(invite.contains("From: Anonymous <sip:anonymous@anonymous.invalid>;tag="), invite)
+        XCTAssertFalse(invite.contains("From: Reception"), "the caller is withheld in From: \(invite)")
+        await fixture.stop()
+    }
+
     /// 486 is the callee's answer: another trunk would only repeat it, so
     /// the browser gets it and the second trunk never hears of the call.
     func testBusyFromTheFirstTrunkDoesNotFailOver() async throws {

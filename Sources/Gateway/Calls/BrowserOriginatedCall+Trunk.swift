@@ -64,7 +64,7 @@ extension BrowserOriginatedCall {
                             offer: [UInt8]) {
         var parameters = environment.inviteParameters(trunk: trunk, endpoint: endpoint, number: number,
                                                       callerID: options.callerID, body: offer)
-        if let name = options.callerName { parameters.from.displayName = name }
+        parameters.present(callerName: options.callerName, privacy: options.privacy, asserted: trunk.assertedIdentity)
         if let seconds = options.ringTimeout { parameters.ringTimeout = .milliseconds(Int64(seconds * 1000)) }
         // Only what the dialplan puts in options.headers reaches the carrier;
         // the browser's own X- headers stay with the dialplan.

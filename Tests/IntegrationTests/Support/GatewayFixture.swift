@@ -22,6 +22,8 @@ struct TrunkSpec {
     var verifyTLS = false
     /// `options_interval_s`: OPTIONS pings, off unless given.
     var optionsInterval: Int? = nil
+    /// `asserted_identity`: the trunk gets P-Asserted-Identity.
+    var assertedIdentity = false
 }
 
 final class GatewayFixture: @unchecked Sendable {
@@ -127,6 +129,7 @@ final class GatewayFixture: @unchecked Sendable {
             """
             if let username = trunk.username { yaml += "    username: \(username)\n" }
             if let interval = trunk.optionsInterval { yaml += "    options_interval_s: \(interval)\n" }
+            if trunk.assertedIdentity { yaml += "    asserted_identity: true\n" }
             if let password = trunk.password { yaml += "    password: \(password)\n" }
         }
         yaml += "dialplan: \"\(dialplanPath)\"\n"
