@@ -63,16 +63,8 @@ extension BrowserOriginatedCall {
                 return (answer, try await media.startApplication(loop: loop))
             }
             switch prepared {
-            case .failure(.noPorts):
-                loop.execute {
-                    guard self.mediaPrepared(nil) else { return }
-                    self.finish(code: 503, reason: "no media ports free")
-                }
-            case .failure(.refused(let error)):
-                loop.execute {
-                    guard self.mediaPrepared(nil) else { return }
-                    self.finish(code: 488, reason: "the offer cannot be used: \(error)")
-                }
+            case .failure(let failure):
+                loop.execute { self.mediaNotPrepared(failure) }
             case .success(let (media, (answer, application))):
                 loop.execute {
                     guard self.mediaPrepared(media) else { return application.close() }

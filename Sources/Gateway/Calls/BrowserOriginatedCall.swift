@@ -183,16 +183,8 @@ final class BrowserOriginatedCall: CallControl, Sendable {
         let environment = self.environment
         Task {
             switch await environment.prepareMedia({ try await $0.answerBrowserOffer(offer) }) {
-            case .failure(.noPorts):
-                loop.execute {
-                    guard self.mediaPrepared(nil) else { return }
-                    self.finish(code: 503, reason: "no media ports free")
-                }
-            case .failure(.refused(let error)):
-                loop.execute {
-                    guard self.mediaPrepared(nil) else { return }
-                    self.finish(code: 488, reason: "the offer cannot be used: \(error)")
-                }
+            case .failure(let failure):
+                loop.execute { self.mediaNotPrepared(failure) }
             case .success(let (media, answer)):
                 loop.execute {
                     guard self.mediaPrepared(media) else { return }
@@ -308,6 +300,16 @@ final class BrowserOriginatedCall: CallControl, Sendable {
         state.value.deferredEnd = nil
         releaseMedia(status: end?.status, reason: end?.reason ?? "")
         return false
+    }
+
+    /// `prepareMedia` gave no endpoint: the browser hears why, unless the
+    /// call ended meanwhile.
+    func mediaNotPrepared(_ failure: MediaPreparationFailure) {
+        guard mediaPrepared(nil) else { return }
+        switch failure {
+        case .noPorts: finish(code: 503, reason: "no media ports free")
+        case .refused(let error): finish(code: 488, reason: "the offer cannot be used: \(error)")
+        }
     }
 
     /// Closes the media endpoint; with a status, the record is ended too

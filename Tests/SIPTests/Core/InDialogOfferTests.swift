@@ -6,24 +6,10 @@ import Testing
 @testable import SIP
 
 @Suite struct InDialogOfferTests {
-    /// An answered incoming call: INVITE in, 200 out, ACK in. Returns the dialog.
-    func answeredCall(_ h: SIPCoreHarness, script: inout PeerDialogScript) throws -> Dialog {
-        var invite: IncomingInvite?
-        h.userAgent.onInvite = { invite = $0 }
-        h.deliver(script.request("INVITE", cseq: 1, branch: "inv1", body: PeerDialogScript.sdp))
-        let incoming = try #require(invite)
-        let dialog = try #require(incoming.answer(body: Array("v=0\r\n".utf8)))
-        script.ourTag = dialog.id.localTag
-        h.deliver(script.request("ACK", cseq: 1, branch: "ack1"))
-        _ = h.transport.take()
-        #expect(!dialog.isAwaitingAck)
-        return dialog
-    }
-
     @Test func reInviteTwoHundredIsRetransmittedUntilTheAck() throws {
         let h = SIPCoreHarness()
         var script = PeerDialogScript()
-        let dialog = try answeredCall(h, script: &script)
+        let dialog = try h.answeredCall(script: &script)
         var offers: [InDialogOffer] = []
         dialog.onOffer = { offer in
             offers.append(offer)
@@ -50,7 +36,7 @@ import Testing
     @Test func reInviteWithoutAckEndsTheCallWithBye() throws {
         let h = SIPCoreHarness()
         var script = PeerDialogScript()
-        let dialog = try answeredCall(h, script: &script)
+        let dialog = try h.answeredCall(script: &script)
         var ended: DialogEnd?
         dialog.onTerminated = { ended = $0 }
         dialog.onOffer = { $0.accept(body: Array("v=0\r\n".utf8)) }
@@ -65,7 +51,7 @@ import Testing
     @Test func targetRefreshMovesTheNextRequest() throws {
         let h = SIPCoreHarness()
         var script = PeerDialogScript()
-        let dialog = try answeredCall(h, script: &script)
+        let dialog = try h.answeredCall(script: &script)
         dialog.onOffer = { $0.accept(body: Array("v=0\r\n".utf8)) }
         h.deliver(script.request("INVITE", cseq: 2, branch: "reinv", body: PeerDialogScript.sdp,
                                  contact: "sip:phone@127.0.0.1:5099"))
@@ -79,7 +65,7 @@ import Testing
     @Test func rejectedOfferKeepsTheTarget() throws {
         let h = SIPCoreHarness()
         var script = PeerDialogScript()
-        let dialog = try answeredCall(h, script: &script)
+        let dialog = try h.answeredCall(script: &script)
         dialog.onOffer = { $0.reject(488, reason: "Not Acceptable Here") }
         h.deliver(script.request("INVITE", cseq: 2, branch: "reinv", body: PeerDialogScript.sdp,
                                  contact: "sip:phone@127.0.0.1:5099"))
@@ -94,7 +80,7 @@ import Testing
     @Test func noHandlerMeans488AndTheCallStays() throws {
         let h = SIPCoreHarness()
         var script = PeerDialogScript()
-        let dialog = try answeredCall(h, script: &script)
+        let dialog = try h.answeredCall(script: &script)
         h.deliver(script.request("UPDATE", cseq: 2, branch: "upd", body: PeerDialogScript.sdp))
         #expect(h.responses(h.transport.take(), 488).count == 1)
         #expect(!dialog.isTerminated)
@@ -103,7 +89,7 @@ import Testing
     @Test func overlappingOfferGets500WithRetryAfter() throws {
         let h = SIPCoreHarness()
         var script = PeerDialogScript()
-        let dialog = try answeredCall(h, script: &script)
+        let dialog = try h.answeredCall(script: &script)
         var pending: InDialogOffer?
         dialog.onOffer = { pending = $0 }  // answered later (the media plane is asked first)
         h.deliver(script.request("INVITE", cseq: 2, branch: "reinv", body: PeerDialogScript.sdp))
@@ -118,7 +104,7 @@ import Testing
     @Test func updateIsAnsweredOnceByItsTransaction() throws {
         let h = SIPCoreHarness()
         var script = PeerDialogScript()
-        let dialog = try answeredCall(h, script: &script)
+        let dialog = try h.answeredCall(script: &script)
         dialog.onOffer = { $0.accept(body: Array("v=0\r\n".utf8)) }
         h.deliver(script.request("UPDATE", cseq: 2, branch: "upd", body: PeerDialogScript.sdp))
         #expect(h.responses(h.transport.take(), 200).count == 1)
@@ -133,7 +119,7 @@ import Testing
     @Test func glareBothWays() throws {
         let h = SIPCoreHarness()
         var script = PeerDialogScript()
-        let dialog = try answeredCall(h, script: &script)
+        let dialog = try h.answeredCall(script: &script)
         dialog.onOffer = { $0.accept(body: Array("v=0\r\n".utf8)) }
         var outcomes: [OfferOutcome] = []
         dialog.sendOffer(Array("v=0\r\n".utf8)) { outcomes.append($0) }
@@ -155,7 +141,7 @@ import Testing
     @Test func ourReInviteIsAckedAndItsRetransmittedTwoHundredTooButReportedOnce() throws {
         let h = SIPCoreHarness()
         var script = PeerDialogScript()
-        let dialog = try answeredCall(h, script: &script)
+        let dialog = try h.answeredCall(script: &script)
         var outcomes: [OfferOutcome] = []
         dialog.sendOffer(Array("v=0\r\n".utf8)) { outcomes.append($0) }
         let ours = try #require(h.requests(h.transport.take(), .invite).first)
@@ -176,7 +162,7 @@ import Testing
     @Test func reInviteTimeoutEndsTheDialog() throws {
         let h = SIPCoreHarness()
         var script = PeerDialogScript()
-        let dialog = try answeredCall(h, script: &script)
+        let dialog = try h.answeredCall(script: &script)
         var outcome: OfferOutcome?
         dialog.sendOffer(Array("v=0\r\n".utf8)) { outcome = $0 }
         h.advance(h.timers.transactionTimeout)

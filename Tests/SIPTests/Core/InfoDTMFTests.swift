@@ -24,14 +24,7 @@ import Testing
     @Test func anInfoGoesInTheDialogWithTheNextCSeq() throws {
         let h = SIPCoreHarness()
         var script = PeerDialogScript()
-        var invite: IncomingInvite?
-        h.userAgent.onInvite = { invite = $0 }
-        h.deliver(script.request("INVITE", cseq: 1, branch: "inv1", body: PeerDialogScript.sdp))
-        let incoming = try #require(invite)
-        let dialog = try #require(incoming.answer(body: Array("v=0\r\n".utf8)))
-        script.ourTag = dialog.id.localTag
-        h.deliver(script.request("ACK", cseq: 1, branch: "ack1"))
-        _ = h.transport.take()
+        let dialog = try h.answeredCall(script: &script)
         var statuses: [Int] = []
         dialog.sendInfo(body: InfoDTMF.relayBody("9", milliseconds: 120), contentType: InfoDTMF.relayType) {
             statuses.append($0)

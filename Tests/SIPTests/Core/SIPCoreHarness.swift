@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import SIPTestSupport
+import Testing
 @testable import SIP
 
 struct SIPCoreHarness {
@@ -26,6 +27,20 @@ struct SIPCoreHarness {
     func advance(_ amount: TimeAmount) { loop.advanceTime(by: amount) }
 
     func responses(_ messages: [SIPMessage], _ code: Int) -> [SIPResponse] { messages.responses(code) }
+
+    /// An answered incoming call: INVITE in, 200 out, ACK in. Returns the dialog.
+    func answeredCall(script: inout PeerDialogScript) throws -> Dialog {
+        var invite: IncomingInvite?
+        userAgent.onInvite = { invite = $0 }
+        deliver(script.request("INVITE", cseq: 1, branch: "inv1", body: PeerDialogScript.sdp))
+        let incoming = try #require(invite)
+        let dialog = try #require(incoming.answer(body: Array("v=0\r\n".utf8)))
+        script.ourTag = dialog.id.localTag
+        deliver(script.request("ACK", cseq: 1, branch: "ack1"))
+        _ = transport.take()
+        #expect(!dialog.isAwaitingAck)
+        return dialog
+    }
     func requests(_ messages: [SIPMessage], _ method: SIPMethod) -> [SIPRequest] { messages.requests(method) }
 }
 
