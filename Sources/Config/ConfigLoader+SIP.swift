@@ -5,7 +5,8 @@ import Yams
 extension ConfigLoader {
     static let sipKeys = ["listen", "public_address", "user_agent", "timers", "invite_timeout_s"]
     static let mediaKeys = ["rtp_ports", "public_address", "bind_address", "symmetric_rtp", "inband_dtmf",
-                            "rtcp_interval_s", "consent_timeout_s", "opus", "dtls_certificate", "dtls_private_key"]
+                            "rtcp_interval_s", "consent_timeout_s", "opus", "dtls_certificate", "dtls_private_key",
+                            "hold_music"]
     private static let opusKeys = ["complexity", "fec", "dtx", "packet_loss_percent"]
     private static let listenerKeys = ["transport", "address", "certificate", "private_key"]
     private static let timerKeys = ["t1_ms", "t2_ms", "t4_ms"]
@@ -135,6 +136,10 @@ extension ConfigLoader {
         }
         media.dtlsCertificate = try reader.string("dtls_certificate").map { context.absolutePath($0) }
         media.dtlsPrivateKey = try reader.string("dtls_private_key").map { context.absolutePath($0) }
+        if let music = try reader.string("hold_music"), music != "tone" {
+            guard !music.isEmpty else { throw context.error(reader.mark(of: "hold_music"), "hold_music is `tone` or a WAV file") }
+            media.holdMusic = context.absolutePath(music)
+        }
         if (media.dtlsCertificate == nil) != (media.dtlsPrivateKey == nil) {
             let given = media.dtlsCertificate == nil ? "dtls_private_key" : "dtls_certificate"
             throw context.error(reader.mark(of: given), "dtls_certificate and dtls_private_key go together "

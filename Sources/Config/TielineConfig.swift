@@ -73,6 +73,9 @@ public struct MediaConfig: Sendable, Equatable {
     /// paths, or nil for a certificate made when the gateway starts.
     public var dtlsCertificate: String?
     public var dtlsPrivateKey: String?
+    /// What the phone hears while the browser holds: the absolute path of a
+    /// WAV file (16-bit PCM, looped), or nil for the built-in tone.
+    public var holdMusic: String?
 
     /// The Opus encoder toward browsers.
     public struct OpusSettings: Sendable, Equatable {

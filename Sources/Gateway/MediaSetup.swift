@@ -6,7 +6,8 @@ import SecureMedia
 
 /// The media engine a gateway runs, from the `media` section of the configuration.
 extension MediaConfig {
-    public var engineConfiguration: MediaEngine.Configuration {
+    /// Reads the files it names (the hold music); errors name the file.
+    public func engineConfiguration() throws -> MediaEngine.Configuration {
         var configuration = MediaEngine.Configuration()
         configuration.bindHost = bindAddress
         configuration.announcedAddress = publicAddress
@@ -22,6 +23,13 @@ extension MediaConfig {
         opus.dtx = self.opus.dtx
         opus.packetLossPercent = Int32(self.opus.packetLossPercent)
         configuration.session.opus = opus
+        if let holdMusic {
+            do {
+                configuration.session.holdMusic = try HoldMusic(wavFile: holdMusic)
+            } catch {
+                throw MediaSetupError("media.hold_music: \(error)")
+            }
+        }
         return configuration
     }
 

@@ -61,6 +61,37 @@ public final class CallMedia {
     /// Nothing goes to it then but RTCP; the browser side hears silence.
     public var sendsToPhone = true
 
+    /// The browser holds the call (RFC 3264 §8.4 sendonly toward the
+    /// phone): its audio is not relayed, the phone hears the gateway's hold
+    /// music (`sendHoldMusic`) instead, and the phone's audio does not reach
+    /// the browser. Resuming starts a new talkspurt toward the phone.
+    public var browserHolds = false {
+        didSet {
+            guard oldValue != browserHolds, let bridge else { return }
+            bridge.toPhone.resynchronize()
+            bridge.toBrowser.resynchronize()
+        }
+    }
+
+    /// The size and rate of one hold-music frame toward the phone, once the bridge runs.
+    public var holdMusicFrame: (samples: Int, sampleRate: Int)? {
+        bridge.map { ($0.toPhone.sinkFrameSamples, $0.configuration.phoneCodec.sampleRate) }
+    }
+
+    /// One frame of hold music (`holdMusicFrame`) toward the phone while the browser holds.
+    public func sendHoldMusic(_ frame: UnsafeBufferPointer<Int16>, now: Double) {
+        guard failure == nil, browserHolds, sendsToPhone, let bridge else { return }
+        if let localPhone {
+            return bridge.toPhone.sendLocalAudio(frame, now: now) { packet, count in
+                localPhone(UnsafeRawBufferPointer(rebasing: packet[0..<count]))
+            }
+        }
+        guard let target = phone.rtpTarget else { return }
+        bridge.toPhone.sendLocalAudio(frame, now: now) { packet, count in
+            transport.send(UnsafeRawBufferPointer(rebasing: packet[0..<count]), to: target, on: .phoneRTP)
+        }
+    }
+
     /// A phone side inside the process (the gateway's own media, or another
     /// session on this loop): what the bridge sends toward the phone goes to
     /// it instead of a socket, and it answers through `receiveFromLocalPhone`.
@@ -155,7 +186,7 @@ public final class CallMedia {
         case .rtcp(let plain):
             browserRTCP.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<plain]), now: now)
         case .rtp(let plain):
-            guard sendsToPhone, let bridge else { return }
+            guard sendsToPhone, !browserHolds, let bridge else { return }
             if let localPhone {
                 let report = bridge.fromBrowser(UnsafeRawBufferPointer(rebasing: buffer[0..<plain]), now: now) { packet, count in
                     localPhone(UnsafeRawBufferPointer(rebasing: packet[0..<count]))
@@ -184,7 +215,7 @@ public final class CallMedia {
     }
 
     private func bridgeFromPhone(_ packet: UnsafeRawBufferPointer, now: Double) {
-        guard let bridge else { return }
+        guard !browserHolds, let bridge else { return }
         let report = bridge.fromPhone(packet, now: now) { packet, count in
             guard let browser, let target = browser.target,
                   let protected = browser.protect(packet, length: count) else { return }

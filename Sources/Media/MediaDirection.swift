@@ -40,6 +40,10 @@ final class MediaDirection {
     private var timeline = InboundTimeline()
     private var events: TelephoneEventRelay
     private let detector: DTMFDetector?
+    /// Encodes the gateway's own audio toward the sink (hold music), made
+    /// when first needed: passthrough has no encoder, and the bridge's own
+    /// must keep its state for the talk that resumes.
+    private var localEncoder: CodecState?
     private let toneDecoder: CodecState?
     /// Samples of the in-band digit being heard, for its duration.
     private var toneSamples = 0
@@ -143,6 +147,36 @@ final class MediaDirection {
         }
         stream.advance(by: units)
         return report
+    }
+
+    /// Samples at the working rate in one packet toward the sink.
+    var sinkFrameSamples: Int { frameSamples }
+
+    /// One frame of the gateway's own audio (`sinkFrameSamples` samples at
+    /// the working rate) into this direction's stream: same SSRC, sequence
+    /// numbers and clock as the relayed audio around it.
+    func sendLocalAudio(_ frame: UnsafeBufferPointer<Int16>, now: Double,
+                        emit: (UnsafeMutableRawBufferPointer, Int) -> Void) {
+        if localEncoder == nil {
+            localEncoder = try? CodecState(parameters.sink, .encoder, sampleRate: parameters.sampleRate,
+                                           opus: parameters.opus)
+        }
+        defer { stream.advance(by: frameUnits) }
+        let headerLength = RTPHeader.fixedLength
+        let area = UnsafeMutableRawBufferPointer(rebasing: packet[headerLength..<(Self.packetCapacity - 64)])
+        guard let localEncoder, !events.inProgress, let encoded = localEncoder.encode(frame, into: area) else { return }
+        let header = stream.nextHeader(payloadType: parameters.sinkPayloadType)
+        _ = header.write(to: packet)
+        stream.recordSent(payloadBytes: encoded, timestamp: header.timestamp, now: now)
+        emit(packet, headerLength + encoded)
+    }
+
+    /// The source's next packet starts afresh (the talk after a hold):
+    /// a new talkspurt, without counting the pause as loss.
+    func resynchronize() {
+        timeline = InboundTimeline()
+        fifo.removeAll()
+        stream.markerPending = true
     }
 
     /// A digit the browser sent as a signaling message: RFC 4733 events

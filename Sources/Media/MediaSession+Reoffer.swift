@@ -8,17 +8,18 @@ import SDP
 extension MediaSession {
     public func answerPhoneReoffer(_ offer: SessionDescription, address: String) async throws -> SessionDescription {
         let remote = try PlainAudioDescription(offer)
-        let current = try await eventLoop.submit { [self] in phoneNegotiated }.get()
+        let (current, browserHolds) = try await eventLoop.submit { [self] in (phoneNegotiated, media.browserHolds) }.get()
         guard let current else { throw MediaError.negotiation("the phone side was never negotiated") }
         guard let codec = remote.codecs.first(where: { PhoneCodec(name: $0.name) == current.codec
                                                         && $0.clockRate == current.codec.sdp.clockRate }) else {
             throw MediaError.negotiation("the new offer drops \(current.codec.rawValue), the call's codec")
         }
         let event = remote.telephoneEvents.first(where: { $0.clockRate == 8000 })
-        let ourDirection = remote.direction.reversed
+        // While the browser holds, we keep not receiving whatever the phone offers.
+        let ourDirection = browserHolds ? remote.direction.reversed.withoutReceiving : remote.direction.reversed
         // c=0.0.0.0 is the RFC 2543 hold: nothing may be sent to it (RFC 3264 §8.4).
         let held = remote.address == "0.0.0.0" || remote.address == "::"
-        let sends = !held && (ourDirection == .sendrecv || ourDirection == .sendonly)
+        let sends = !held && (remote.direction == .sendrecv || remote.direction == .recvonly)
         let moved: SocketAddress? = held ? nil : try? SocketAddress(ipAddress: remote.address, port: Int(remote.port))
         try await eventLoop.submit { [self] in
             media.sendsToPhone = sends
@@ -34,16 +35,22 @@ extension MediaSession {
             .stampedForPhone(self)
     }
 
-    /// Our offer for a re-INVITE that carried none (a session refresh, §14.2):
-    /// what was agreed, in the current direction; unchanged, so its version stays.
+    /// Our offer for a re-INVITE that carried none (a session refresh, §14.2),
+    /// or for our own hold and resume: what was agreed, in the current
+    /// direction; unchanged, so its version stays.
     public func currentPhoneDescription(address: String) async throws -> SessionDescription {
-        let (negotiated, sends) = try await eventLoop.submit { [self] in (phoneNegotiated, media.sendsToPhone) }.get()
+        let (negotiated, sends, browserHolds) = try await eventLoop.submit { [self] in
+            (phoneNegotiated, media.sendsToPhone, media.browserHolds)
+        }.get()
         guard let negotiated else { throw MediaError.negotiation("the phone side was never negotiated") }
         var codec = negotiated.codec.sdp
         codec.payloadType = negotiated.payloadType
         let events = negotiated.telephoneEvent.map { [SDPAudioCodec.telephoneEvent(payloadType: $0)] } ?? []
+        var direction = SDPDirection.sendrecv
+        if !sends { direction = direction.withoutSending }
+        if browserHolds { direction = direction.withoutReceiving }
         return PlainAudioDescription(address: address, port: UInt16(phonePort), codecs: [codec], telephoneEvents: events,
-                                     ptime: negotiated.packetTime, direction: sends ? .sendrecv : .recvonly)
+                                     ptime: negotiated.packetTime, direction: direction)
             .sessionDescription(sessionID: UInt64(phoneSSRC), sessionVersion: 0)
             .stampedForPhone(self)
     }

@@ -44,6 +44,8 @@ public final class MediaSession: MediaTransport, @unchecked Sendable {
     /// The session whose phone side this one's is (`join`), on the loop.
     weak var joined: MediaSession?
     private var timer: RepeatedTask?
+    /// Plays `configuration.holdMusic` while the browser holds, on the loop.
+    var holdMusicTask: RepeatedTask?
     private let scratch: UnsafeMutableRawBufferPointer
     private var outgoing: ByteBuffer
 
@@ -169,6 +171,8 @@ public final class MediaSession: MediaTransport, @unchecked Sendable {
         unjoinOnLoop()
         timer?.cancel()
         timer = nil
+        holdMusicTask?.cancel()
+        holdMusicTask = nil
         for channel in channels.values { channel.close(promise: nil) }
         channels.removeAll()
         release()

@@ -21,6 +21,8 @@ public struct MediaSessionConfiguration: Sendable {
     /// that send no RFC 4733 events); found digits go to the browser as events.
     public var detectInbandDTMF = false
     public var srtpProfiles: [SRTPProfile] = [.aeadAes128Gcm, .aes128CmSha1_80]
+    /// What the phone hears while the browser holds the call.
+    public var holdMusic = HoldMusic.tone()
 
     public init() {}
 }

@@ -15,6 +15,7 @@ struct Check: AsyncParsableCommand {
         do {
             let config = try ConfigLoader.load(path: options.config)
             if config.media.dtlsCertificate != nil { _ = try config.media.loadDTLSCertificate() }
+            _ = try config.media.engineConfiguration()
             _ = try DialplanScript.compile(path: config.dialplan)
             print("\(options.config): OK (\(config.sip.listeners.count) listeners, \(config.users.count) users, "
                 + "\(config.trunks.count) trunks, dialplan \(config.dialplan) compiles)")

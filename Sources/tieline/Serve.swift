@@ -27,7 +27,7 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "tieline")
         let media: MediaEngine
         do {
-            media = try MediaEngine(configuration: config.media.engineConfiguration,
+            media = try MediaEngine(configuration: config.media.engineConfiguration(),
                                     group: MultiThreadedEventLoopGroup.singleton,
                                     certificate: config.media.loadDTLSCertificate(), logger: logger)
         } catch {

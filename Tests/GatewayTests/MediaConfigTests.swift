@@ -19,7 +19,7 @@ final class MediaConfigTests: XCTestCase {
         XCTAssertEqual(media.consentTimeoutSeconds, 30)
         XCTAssertEqual(media.opus, MediaConfig.OpusSettings())
         XCTAssertNil(media.dtlsCertificate)
-        let engine = media.engineConfiguration
+        let engine = try media.engineConfiguration()
         XCTAssertEqual(engine.session.opus.complexity, 5)
         XCTAssertTrue(engine.session.opus.inbandFEC)
         XCTAssertEqual(engine.portRange, 20000...29999)
@@ -44,7 +44,7 @@ final class MediaConfigTests: XCTestCase {
         XCTAssertTrue(media.inbandDTMF)
         XCTAssertEqual(media.dtlsCertificate, "/etc/tieline/certs/dtls.crt", "relative to the file")
         XCTAssertEqual(media.dtlsPrivateKey, "/etc/tieline/certs/dtls.key")
-        let engine = media.engineConfiguration
+        let engine = try media.engineConfiguration()
         XCTAssertEqual(engine.bindHost, "10.0.0.5")
         XCTAssertEqual(engine.announcedAddress, "203.0.113.9")
         XCTAssertEqual(engine.portRange, 30000...30999)
@@ -94,5 +94,17 @@ final class MediaConfigTests: XCTestCase {
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0, "openssl \(arguments.joined(separator: " "))")
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The music on hold is read when the engine is configured, so a
+    /// missing or broken file stops the start (and `tieline check`) with
+    /// the key's name, not the first held call.
+    func testHoldMusicFileIsReadAtStartAndAMissingOneIsAnError() throws {
+        XCTAssertNil(try load("media: { hold_music: tone }").media.holdMusic, "tone is the built-in")
+        let media = try load("media: { hold_music: sounds/none.wav }").media
+        XCTAssertEqual(media.holdMusic, "/etc/tieline/sounds/none.wav", "relative to the file")
+        XCTAssertThrowsError(try media.engineConfiguration()) { error in
+            XCTAssertTrue("\(error)".contains("media.hold_music"), "\(error)")
+        }
     }
 }

@@ -393,7 +393,9 @@ final class BrowserCallSharingTests: XCTestCase {
 }
 
 /// A person's view: headless Chromium opens the web phone over HTTPS, logs
-/// in, dials, talks to sipp (which echoes the audio back) and hangs up. It
+/// in, dials, talks to sipp (which echoes the audio back), holds and resumes
+/// with the Hold button (sipp checks the sendonly and sendrecv re-INVITEs)
+/// and hangs up. It
 /// runs in a network namespace with only loopback (`unshare --net`), with the
 /// `tieline` binary inside, so the browser can reach nothing else.
 final class ChromiumWebPhoneTests: XCTestCase {
@@ -408,7 +410,8 @@ final class ChromiumWebPhoneTests: XCTestCase {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
         process.arguments = ["--net", "--", "sh", "-c", "ip link set lo up && exec \"$@\"", "sh", python,
                              BrowserPhone.root.appendingPathComponent("Tests/WebRTCTests/Peers/chromium_phone.py").path,
-                             "--tieline", tieline, "--scenario", scenarioPath("uas_answer"), "--screenshot", screenshot]
+                             "--tieline", tieline, "--scenario", scenarioPath("uas_held_by_browser"), "--screenshot", screenshot,
+                             "--hold"]
         let output = Pipe()
         let errors = Pipe()
         process.standardOutput = output
@@ -434,6 +437,9 @@ final class ChromiumWebPhoneTests: XCTestCase {
         XCTAssertGreaterThan(received, 75, "getStats: audio received \(String(describing: stats))")
         let energy = (stats?["inbound-rtp"] as? [String: Any])?["totalAudioEnergy"] as? Double ?? 0
         XCTAssertGreaterThan(energy, 0, "the echoed tone is audible, not silence")
+        XCTAssertTrue((result["status_on_hold"] as? String)?.hasPrefix("on hold") ?? false, "\(result)")
+        XCTAssertEqual(result["hold_button_on_hold"] as? String, "Resume", "the Hold button resumes a held call")
+        XCTAssertTrue((result["status_resumed"] as? String)?.hasPrefix("in call") ?? false, "\(result)")
         XCTAssertTrue((result["status_after_hangup"] as? String)?.hasPrefix("ended") ?? false, "\(result)")
         XCTAssertEqual(result["sipp_status"] as? Int, 0, "the trunk saw a complete call")
         XCTAssertEqual(result["gateway_exit"] as? Int, 0, "the gateway stopped cleanly")

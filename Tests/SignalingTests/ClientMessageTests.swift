@@ -29,6 +29,10 @@ final class ClientMessageTests: XCTestCase {
         XCTAssertEqual(try ClientMessage.parse(#"{"type":"reject","call":"in-7","code":603}"#), .reject(call: "in-7", code: 603))
         XCTAssertEqual(try ClientMessage.parse(#"{"type":"reject","call":"in-7","code":200}"#), .reject(call: "in-7", code: 486),
                        "codes outside 400..699 count as 486")
+        XCTAssertEqual(try ClientMessage.parse(#"{"type":"hold","call":"c1"}"#), .hold(call: "c1", held: true))
+        XCTAssertEqual(try ClientMessage.parse(#"{"type":"unhold","call":"in-7"}"#), .hold(call: "in-7", held: false))
+        XCTAssertEqual(ServerMessage.held(call: "c1", held: true).json, #"{"type":"held","call":"c1"}"#)
+        XCTAssertEqual(ServerMessage.held(call: "c1", held: false).json, #"{"type":"unheld","call":"c1"}"#)
     }
 
     func testFaultsGetTheProtocolsErrors() {
@@ -38,6 +42,7 @@ final class ClientMessageTests: XCTestCase {
         assertError(#"{"type":7}"#, 400, "'type' must be a string")
         assertError(#"{"type":"dance","call":"c9"}"#, 400, "unknown message type 'dance'", call: "c9")
         assertError(#"{"type":"call","to":"1","sdp":"v=0"}"#, 400, "no 'call'")
+        assertError(#"{"type":"hold"}"#, 400, "no 'call'")
         assertError(#"{"type":"call","call":5,"to":"1","sdp":"v=0"}"#, 400, "'call' must be a string")
         assertError(#"{"type":"call","call":"c1","sdp":"v=0"}"#, 400, "no 'to'", call: "c1")
         assertError(#"{"type":"call","call":"c1","to":"1"}"#, 400, "no 'sdp'", call: "c1")

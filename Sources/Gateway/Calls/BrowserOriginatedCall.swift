@@ -79,6 +79,7 @@ final class BrowserOriginatedCall: CallControl, Sendable {
     let request: BrowserCallRequest
     let logger: Logger
     let state: NIOLoopBoundBox<State>
+    let hold: HoldControl
 
     init(environment: any CallEnvironment, client: any BrowserConnection, request: BrowserCallRequest) {
         self.environment = environment
@@ -89,6 +90,7 @@ final class BrowserOriginatedCall: CallControl, Sendable {
         self.logger = logger
         // Made off the loop (a WebSocket handler places the call), used only on it.
         state = NIOLoopBoundBox.makeBoxSendingValue(State(), as: State.self, eventLoop: environment.loop)
+        hold = HoldControl(loop: environment.loop, logger: logger)
     }
 
     var loop: any EventLoop { environment.loop }
@@ -255,6 +257,28 @@ final class BrowserOriginatedCall: CallControl, Sendable {
                 media.playDTMF(digits, milliseconds: durationMilliseconds, for: self.client, call: request.id)
             }
         }
+    }
+
+    func clientHold(_ held: Bool, from client: SignalingClient) {
+        loop.execute { self.browserHold(held) }
+    }
+
+    /// `hold`/`unhold`: a trunk hears a re-INVITE; a browser user or the
+    /// dialplan's own media hear the music without any signaling.
+    func browserHold(_ held: Bool) {
+        hold.request(held, target: { [self] in
+            guard case .talking(let farEnd) = state.value.phase, let media = state.value.media else { return nil }
+            if case .trunk(let dialog) = farEnd {
+                return HoldControl.Target(media: media, address: environment.publicMediaAddress, dialog: dialog)
+            }
+            return HoldControl.Target(media: media, address: environment.publicMediaAddress, dialog: nil)
+        }, report: { [self] result in
+            guard !isEnded else { return }
+            switch result {
+            case .success(let held): client.send(.held(call: request.id, held: held))
+            case .failure(let failure): client.send(.error(code: 400, reason: "cannot hold: \(failure)", call: request.id))
+            }
+        })
     }
 
     /// The browser ended the call: CANCEL before the answer, BYE after; no `hangup` goes back.

@@ -48,6 +48,9 @@ protocol CallerLeg: AnyObject {
                   for client: any BrowserConnection, call: String)
     /// Digits the caller sends outside the media (SIP INFO), after the answer.
     var onDTMF: ((Character) -> Void)? { get set }
+    /// The caller's SIP dialog once answered (a trunk's call): where our
+    /// own offers go (hold, resume).
+    var dialog: Dialog? { get }
 }
 
 extension CallerLeg {
@@ -59,6 +62,7 @@ extension CallerLeg {
         get { nil }
         set {}
     }
+    var dialog: Dialog? { nil }
 }
 
 /// A trunk's INVITE as the caller.
@@ -67,7 +71,7 @@ final class SIPCallerLeg: CallerLeg {
     let trunk: TrunkConfig?
     let calledNumber: String
     let answerAddress: String
-    private var dialog: Dialog?
+    private(set) var dialog: Dialog?
     var onDTMF: ((Character) -> Void)?
 
     init(invite: IncomingInvite, trunk: TrunkConfig?, calledNumber: String, answerAddress: String) {

@@ -51,6 +51,7 @@ final class IncomingBrowserCall: CallControl, Sendable {
     let ringTimeout: TimeAmount
     private let callerBox: NIOLoopBound<CallerLeg>
     let state: NIOLoopBoundBox<State>
+    let hold: HoldControl
 
     private static let counter = NIOLockedValueBox(0)
 
@@ -64,6 +65,7 @@ final class IncomingBrowserCall: CallControl, Sendable {
         self.logger = logger
         callerBox = NIOLoopBound(caller, eventLoop: environment.loop)
         state = NIOLoopBoundBox.makeBoxSendingValue(State(), as: State.self, eventLoop: environment.loop)
+        hold = HoldControl(loop: environment.loop, logger: logger)
     }
 
     private var loop: any EventLoop { environment.loop }
@@ -153,6 +155,29 @@ final class IncomingBrowserCall: CallControl, Sendable {
         guard case .talking(let answering) = state.value.phase, answering === client,
               let media = state.value.media else { return }
         callerBox.value.playDTMF(digits, milliseconds: milliseconds, media: media, loop: loop, for: client, call: id)
+    }
+
+    func clientHold(_ held: Bool, from client: SignalingClient) {
+        loop.execute { self.browserHold(held, by: client) }
+    }
+
+    /// The answering browser's `hold`/`unhold`: a trunk caller hears a
+    /// re-INVITE, a browser caller just the music.
+    func browserHold(_ held: Bool, by client: any BrowserConnection) {
+        guard case .talking(let answering) = state.value.phase, answering === client else {
+            return client.send(.error(code: 400, reason: "only the answering connection holds the call", call: id))
+        }
+        hold.request(held, target: { [self] in
+            guard case .talking = state.value.phase, let media = state.value.media else { return nil }
+            let caller = callerBox.value
+            return HoldControl.Target(media: media, address: caller.answerAddress, dialog: caller.dialog)
+        }, report: { [self] result in
+            guard case .talking(let answering) = state.value.phase else { return }
+            switch result {
+            case .success(let held): answering.send(.held(call: id, held: held))
+            case .failure(let failure): answering.send(.error(code: 400, reason: "cannot hold: \(failure)", call: id))
+            }
+        })
     }
 
     // The same, on the loop, for any connection (the unit tests' too).

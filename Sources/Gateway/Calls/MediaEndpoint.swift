@@ -33,6 +33,14 @@ protocol MediaEndpoint: AnyObject, Sendable {
     /// What was agreed, for a re-INVITE that asks us to offer.
     func currentPhoneDescription(address: String) async throws -> SessionDescription
 
+    /// The browser holds the call: hold music toward the phone, nothing
+    /// relayed either way; returns our new phone-side offer (`sendonly`).
+    func hold(address: String) async throws -> SessionDescription
+    /// Ends the hold; returns our new phone-side offer (`sendrecv`).
+    func resume(address: String) async throws -> SessionDescription
+    /// The phone's answer to our hold or resume offer.
+    func acceptPhoneReanswer(_ answer: SessionDescription) async throws
+
     /// RFC 4733 toward the phone; false when it negotiated no telephone-event.
     func sendDTMF(_ digits: String, milliseconds: Int) async throws -> Bool
     /// The gateway's own media as the phone side (the dialplan's answer, echo, tones, digits).

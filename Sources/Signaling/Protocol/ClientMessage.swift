@@ -12,12 +12,15 @@ public enum ClientMessage: Equatable, Sendable {
     case ringing(call: String)
     case answer(call: String, sdp: String)
     case reject(call: String, code: Int)
+    /// An addition to version 1 (docs/signaling.md): old clients never send it.
+    case hold(call: String, held: Bool)
 
     /// The call id the message names, if any.
     public var callID: String? {
         switch self {
         case .login, .ping: nil
         case .call(let id, _, _, _): id
+        case .hold(let call, _): call
         case .hangup(let call), .dtmf(let call, _, _), .candidate(let call, _), .ringing(let call),
              .answer(let call, _), .reject(let call, _): call
         }
@@ -71,6 +74,8 @@ public enum ClientMessage: Equatable, Sendable {
         case "answer":
             let id = try fields.callID()
             return .answer(call: id, sdp: try fields.string("sdp", call: id))
+        case "hold", "unhold":
+            return .hold(call: try fields.callID(), held: type == "hold")
         case "reject":
             let id = try fields.callID()
             let code = try fields.optionalInt("code", call: id) ?? 486

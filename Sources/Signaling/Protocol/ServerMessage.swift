@@ -12,13 +12,15 @@ public enum ServerMessage: Equatable, Sendable {
     case hangup(call: String, code: Int, reason: String)
     case dtmf(call: String, digit: Character)
     case incoming(call: String, from: String, fromName: String?, to: String, sdp: String)
+    /// `held` or `unheld`: the answer to `hold` or `unhold` (additions to version 1).
+    case held(call: String, held: Bool)
 
     public var call: String? {
         switch self {
         case .welcome, .pong: nil
         case .error(_, _, let call): call
         case .trying(let call), .ringing(let call), .progress(let call, _), .answered(let call, _),
-             .hangup(let call, _, _), .dtmf(let call, _), .incoming(let call, _, _, _, _): call
+             .hangup(let call, _, _), .dtmf(let call, _), .incoming(let call, _, _, _, _), .held(let call, _): call
         }
     }
 
@@ -67,6 +69,9 @@ public enum ServerMessage: Equatable, Sendable {
             if let fromName { writer.add("fromName", fromName) }
             writer.add("to", to)
             writer.add("sdp", sdp)
+        case .held(let call, let held):
+            writer.add("type", held ? "held" : "unheld")
+            writer.add("call", call)
         }
         return writer.text
     }

@@ -54,6 +54,9 @@ public protocol CallControl: AnyObject, Sendable {
     func clientRinging(_ client: SignalingClient)
     func clientAnswer(_ sdp: String, from client: SignalingClient)
     func clientReject(_ code: Int, from client: SignalingClient)
+    /// `hold` (true) or `unhold` (false) on a call whose media flows; the
+    /// backend answers `held`/`unheld` once the far end was told, or an error.
+    func clientHold(_ held: Bool, from client: SignalingClient)
 }
 
 extension CallControl {
@@ -61,4 +64,7 @@ extension CallControl {
     public func clientRinging(_ client: SignalingClient) {}
     public func clientAnswer(_ sdp: String, from client: SignalingClient) {}
     public func clientReject(_ code: Int, from client: SignalingClient) {}
+    public func clientHold(_ held: Bool, from client: SignalingClient) {
+        client.send(.error(code: 501, reason: "this call cannot be held", call: nil))
+    }
 }

@@ -153,6 +153,13 @@ public final class SignalingClient: Sendable, CustomStringConvertible {
             entry.control.clientDTMF(digits, durationMilliseconds: duration, from: self)
         case .candidate(let id, let candidate):
             existing(id)?.control.clientCandidate(candidate, from: self)
+        case .hold(let id, let held):
+            guard let entry = existing(id) else { return }
+            guard entry.mediaFlowing else {
+                send(.error(code: 400, reason: "a call is held once it is answered", call: id))
+                return
+            }
+            entry.control.clientHold(held, from: self)
         }
     }
 

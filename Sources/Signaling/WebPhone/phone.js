@@ -8,7 +8,7 @@
     loginForm: $('login-form'), user: $('user'), password: $('password'),
     login: $('login'), logout: $('logout'), loginError: $('login-error'),
     phone: $('phone'), whoami: $('whoami'), dialForm: $('dial-form'),
-    number: $('number'), call: $('call'), hangup: $('hangup'), mute: $('mute'),
+    number: $('number'), call: $('call'), hangup: $('hangup'), mute: $('mute'), hold: $('hold'),
     dialpad: $('dialpad'), status: $('status'), duration: $('duration'),
     message: $('message'), incoming: $('incoming'), incomingFrom: $('incoming-from'),
     accept: $('accept'), reject: $('reject'), decline: $('decline'),
@@ -95,6 +95,9 @@
     el.call.disabled = Boolean(c);
     el.hangup.disabled = !c;
     el.mute.disabled = !c || !c.stream;
+    el.hold.disabled = !c || !c.answered || c.holdPending;
+    el.hold.setAttribute('aria-pressed', String(Boolean(c && c.held)));
+    el.hold.textContent = c && c.held ? 'Resume' : 'Hold';
     el.number.readOnly = Boolean(c);
   }
 
@@ -286,6 +289,7 @@
       case 'answered': if (c) onAnswered(c, msg); break;
       case 'hangup': onHangup(msg, c); break;
       case 'dtmf': if (c && msg.digit) say(`Received tone ${msg.digit}`); break;
+      case 'held': case 'unheld': if (c) onHeld(c, msg.type === 'held'); break;
       default: break; // newer message types: ignore, as the protocol asks
     }
   }
@@ -304,6 +308,7 @@
       endCall(msg.code === 486 ? 'Too many calls' : (msg.reason || `Error ${msg.code}`), text, false);
       return;
     }
+    if (c && c.holdPending) { c.holdPending = false; updateButtons(); }
     say(text);
   }
 
@@ -537,6 +542,24 @@
     el.mute.textContent = on ? 'Unmute' : 'Mute';
   }
 
+  // Hold: the server tells the far end (a re-INVITE) and plays it music;
+  // our own audio and SDP stay as they are, the far end just stops hearing us.
+  function toggleHold() {
+    const c = app.call;
+    if (!c || !c.answered || c.holdPending) return;
+    if (send({ type: c.held ? 'unhold' : 'hold', call: c.id })) {
+      c.holdPending = true;
+      updateButtons();
+    }
+  }
+
+  function onHeld(c, held) {
+    c.held = held;
+    c.holdPending = false;
+    setStatus(held ? 'on hold' : 'in call', c.peer);
+    updateButtons();
+  }
+
   function sendDtmf(digit) {
     const c = app.call;
     if (!c) return;
@@ -646,6 +669,7 @@
     el.dialForm.addEventListener('submit', (ev) => { ev.preventDefault(); startCall(); });
     el.hangup.addEventListener('click', onHangupClick);
     el.mute.addEventListener('click', () => setMuted(el.mute.getAttribute('aria-pressed') !== 'true'));
+    el.hold.addEventListener('click', toggleHold);
     el.accept.addEventListener('click', acceptCall);
     el.reject.addEventListener('click', () => refuse(486));
     el.decline.addEventListener('click', () => refuse(603));

@@ -192,6 +192,20 @@ final class FakeMedia: MediaEndpoint, @unchecked Sendable {
     func currentPhoneDescription(address: String) async throws -> SessionDescription {
         version.stamp(Self.plain(.sendrecv))
     }
+    /// Refused when `refusals` has "hold".
+    func hold(address: String) async throws -> SessionDescription {
+        note("hold")
+        try check("hold")
+        return version.stamp(Self.plain(.sendonly))
+    }
+    func resume(address: String) async throws -> SessionDescription {
+        note("resume")
+        try check("hold")
+        return version.stamp(Self.plain(.sendrecv))
+    }
+    func acceptPhoneReanswer(_ answer: SessionDescription) async throws {
+        note("acceptPhoneReanswer \(try PlainAudioDescription(answer).direction.rawValue)")
+    }
     /// False (no telephone-event negotiated) when `refusals` has "dtmf".
     func sendDTMF(_ digits: String, milliseconds: Int) async throws -> Bool {
         note("dtmf \(digits)")

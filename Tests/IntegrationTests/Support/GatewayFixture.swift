@@ -71,10 +71,11 @@ final class GatewayFixture: @unchecked Sendable {
     ///     example `{ backend: sqlite }`, which writes `records.sqlite` in this
     ///     fixture's own data directory). Left out when `extraYAML` has `records:`.
     ///   - extraYAML: top-level YAML appended at the end of the configuration.
+    ///   - holdMusic: `media.hold_music` (a WAV file); nil: the built-in tone.
     init(trunks: [TrunkSpec], tls: TestCertificate? = nil, t1Milliseconds: Int = 100, t4Milliseconds: Int = 500,
          extraUsers: String = "", browsers: Bool = false, dialplan: String? = nil,
          routing: String = #"{ home_country: "49" }"#, records: String = "{ backend: off }",
-         extraYAML: String = "") async throws {
+         extraYAML: String = "", holdMusic: String? = nil) async throws {
         udpPort = try freeUDPAndTCPPort()
         tcpPort = udpPort
         tlsPort = tls == nil ? nil : try freeUDPAndTCPPort()
@@ -106,6 +107,7 @@ final class GatewayFixture: @unchecked Sendable {
           rtp_ports: "\(mediaLow)-\(mediaLow + 199)"
           public_address: 127.0.0.1
           bind_address: 127.0.0.1
+        \(holdMusic.map { "  hold_music: \"\($0)\"" } ?? "")
         web:
           https: "127.0.0.1:\(httpsPort)"
           http: off
@@ -151,7 +153,7 @@ final class GatewayFixture: @unchecked Sendable {
             _ = try await gateway.start()
             return
         }
-        let media = try MediaEngine(configuration: config.media.engineConfiguration,
+        let media = try MediaEngine(configuration: config.media.engineConfiguration(),
                                     group: MultiThreadedEventLoopGroup.singleton, logger: logger)
         gateway = Gateway(config: config, media: media, logger: logger)
         _ = try await gateway.start()

@@ -177,6 +177,18 @@ async def run(args, result):
             if args.dtmf_from_phone and phone is not None:
                 await phone.run_dtmf(args.dtmf_from_phone)
         dtmf_task = asyncio.ensure_future(dtmf())
+
+        async def hold():
+            # The browser holds the call, then resumes it (seconds after the answer).
+            if args.hold_at is not None:
+                await asyncio.sleep(args.hold_at)
+                result["hold_sent_at"] = time.monotonic()
+                await sig.send({"type": "hold", "call": call_id})
+            if args.unhold_at is not None:
+                await asyncio.sleep(max(0.0, args.unhold_at - (args.hold_at or 0.0)))
+                result["unhold_sent_at"] = time.monotonic()
+                await sig.send({"type": "unhold", "call": call_id})
+        hold_task = asyncio.ensure_future(hold())
         if args.hangup_after is not None:
             await asyncio.sleep(args.hangup_after)
             result["hangup_sent_at"] = time.monotonic()
@@ -187,6 +199,7 @@ async def run(args, result):
             result["ended"] = ended
             result["hangup_received_after_answer_s"] = round(ended.get("_t", time.monotonic()) - result["answered_at"], 3)
         dtmf_task.cancel()
+        hold_task.cancel()
     if phone_task is not None:
         phone_task.cancel()
     await pc.close()
@@ -206,6 +219,21 @@ async def run(args, result):
     result["phone_tx"] = {"packets": phone.sent} if phone is not None else None
     result["signaling"] = sig.log
     result["dtmf_messages"] = "".join(m.get("digit", "") for m in sig.log if m.get("type") == "dtmf")
+    if proto is not None and "hold_sent_at" in result:
+        # What the phone heard while held (from the `held` answer until the
+        # `unhold` went out) and after the resume (from `unheld` on).
+        held = next((m["_t"] for m in sig.log if m.get("type") == "held"), None)
+        unheld = next((m["_t"] for m in sig.log if m.get("type") == "unheld"), None)
+        until = result.get("unhold_sent_at", time.monotonic())
+        if held is not None:
+            window = [p for p in proto.rx if held + 0.4 <= p[0] <= until - 0.1]
+            result["phone_rx_held"] = peer.phone_rx_report(window, 101, proto.sources)
+        if unheld is not None:
+            window = [p for p in proto.rx if p[0] >= unheld + 0.4]
+            result["phone_rx_resumed"] = peer.phone_rx_report(window, 101, proto.sources)
+        if held is not None:
+            before = [p for p in proto.rx if p[0] <= result["hold_sent_at"]]
+            result["phone_rx_before_hold"] = peer.phone_rx_report(before, 101, proto.sources)
     if "answered_at" in result:
         result.pop("answered_at")
 
@@ -246,6 +274,8 @@ def parse_args(argv=None):
                    help="seconds after the answer before the browser sends its digits")
     p.add_argument("--dtmf-from-phone", default="", help="digits the phone sends as RFC 4733 events")
     p.add_argument("--dtmf-ms", type=int, default=160)
+    p.add_argument("--hold-at", type=float, help="the browser sends hold this many seconds after the answer")
+    p.add_argument("--unhold-at", type=float, help="the browser sends unhold this many seconds after the answer")
     p.add_argument("--leave-while-ringing", type=float, help="seconds after ringing/progress to leave the call")
     p.add_argument("--answer-delay", type=float, default=0.0, help="seconds between incoming and answer")
     p.add_argument("--leave-by", choices=["close", "hangup"], default="hangup")

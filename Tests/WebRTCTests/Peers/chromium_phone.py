@@ -86,6 +86,7 @@ routing: {{ home_country: "1" }}
         wait_for_line(gateway, "Web phone:", 30)
         sipp = subprocess.Popen(["sipp", "-sf", os.path.abspath(args.scenario), "-i", "127.0.0.1", "-mi", "127.0.0.1",
                                  "-p", str(trunk_port), "-mp", str(media_port), "-rtp_echo", "-m", "1",
+                                 "-key", "phone_port", str(media_port),
                                  "-nostdin", "-cp", str(free_port()), "-timeout", "60", "-timeout_error",
                                  "-trace_err", "-error_file", os.path.join(work, "sipp-errors.log")],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=work)
@@ -112,6 +113,18 @@ routing: {{ home_country: "1" }}
         wait.until(lambda d: d.find_element(By.ID, "status").text.strip().startswith("in call"))
         result["status_in_call"] = driver.find_element(By.ID, "status").text
         time.sleep(args.talk)
+        if args.hold:
+            # The Hold button: the far end is told (sipp checks the re-INVITE), the
+            # status says so, and the same button resumes the call.
+            driver.find_element(By.ID, "hold").click()
+            wait.until(lambda d: d.find_element(By.ID, "status").text.strip().startswith("on hold"))
+            result["status_on_hold"] = driver.find_element(By.ID, "status").text
+            result["hold_button_on_hold"] = driver.find_element(By.ID, "hold").text
+            time.sleep(1.0)
+            driver.find_element(By.ID, "hold").click()
+            wait.until(lambda d: d.find_element(By.ID, "status").text.strip().startswith("in call"))
+            result["status_resumed"] = driver.find_element(By.ID, "status").text
+            time.sleep(1.0)
         stats = driver.execute_async_script("""
             const done = arguments[arguments.length - 1];
             window.tieline.stats().then(report => {
@@ -152,6 +165,7 @@ def main():
     p.add_argument("--scenario", required=True)
     p.add_argument("--screenshot", required=True)
     p.add_argument("--talk", type=float, default=3.0)
+    p.add_argument("--hold", action="store_true", help="hold and resume with the Hold button (the scenario must take re-INVITEs)")
     args = p.parse_args()
     result = {}
     with tempfile.TemporaryDirectory(prefix="tieline-chromium-") as work:
