@@ -60,6 +60,10 @@ public struct TrunkConfig: Sendable, Equatable {
     /// even 100 Trying) before the attempt fails over (`response_timeout_ms`).
     public var responseTimeout: Duration = .seconds(3)
     public var dtmf: DTMFMode = .auto
+    /// RFC 4028 session interval asked of the trunk in our INVITEs, in
+    /// seconds; 0: none asked (a timer the trunk starts is still followed)
+    /// (`session_expires_s`).
+    public var sessionExpiresSeconds = 1800
     /// The trunk is in our trust domain (RFC 3325): it gets the caller's
     /// identity in P-Asserted-Identity, also when it is withheld in From
     /// (`asserted_identity`).

@@ -111,7 +111,8 @@ final class ConfigTests: XCTestCase {
                 options_interval_s: 20
                 dtmf: info
                 asserted_identity: true
-              - { name: pbx, address: "[2001:db8::9]" }
+                session_expires_s: 600
+              - { name: pbx, address: "[2001:db8::9]", session_expires_s: 0 }
             """, environment: ["SIPGATE_PASSWORD": "s3cret"])
         let sipgate = config.trunks[0]
         XCTAssertEqual(sipgate.port, 5061, "tls trunks default to 5061")
@@ -132,6 +133,8 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.trunks[1].dtmf, .auto)
         XCTAssertTrue(sipgate.assertedIdentity)
         XCTAssertFalse(config.trunks[1].assertedIdentity, "no P-Asserted-Identity unless the trunk is trusted")
+        XCTAssertEqual(sipgate.sessionExpiresSeconds, 600)
+        XCTAssertEqual(config.trunks[1].sessionExpiresSeconds, 0, "0 turns the session timer off")
         XCTAssertTrue(sipgate.allowsSource("192.0.2.77"))
         XCTAssertTrue(sipgate.allowsSource("2001:db8:1::1"))
         XCTAssertFalse(sipgate.allowsSource("198.51.100.1"))

@@ -48,7 +48,9 @@ extension CallEnvironment {
         return OutgoingInvite.Parameters(
             requestURI: requestURI, from: from, to: NameAddress(uri: toURI), destination: endpoint,
             body: body, credentials: trunk.credentials, ringTimeout: TimeAmount(config.sip.inviteTimeout),
-            responseTimeout: TimeAmount(trunk.responseTimeout))
+            responseTimeout: TimeAmount(trunk.responseTimeout),
+            sessionTimer: trunk.sessionExpiresSeconds == 0
+                ? .off : .on(SessionTimerPolicy(interval: trunk.sessionExpiresSeconds)))
     }
 
     /// A new media endpoint with its first offer/answer step (`prepare`)

@@ -8,6 +8,8 @@ public enum DialogEnd: Sendable, Equatable, CustomStringConvertible {
     case ackTimeout
     /// Shut down with the user agent.
     case shutdown
+    /// We were not the refresher and no refresh came in time (RFC 4028 §10).
+    case sessionExpired
 
     public var description: String {
         switch self {
@@ -15,6 +17,7 @@ public enum DialogEnd: Sendable, Equatable, CustomStringConvertible {
         case .remoteBye: "remote hangup"
         case .ackTimeout: "no ACK for 200 OK"
         case .shutdown: "shutdown"
+        case .sessionExpired: "session timer expired"
         }
     }
 }
@@ -63,6 +66,19 @@ public final class Dialog: @unchecked Sendable {
     /// have not answered yet, and ours the peer has not answered.
     var incomingOffer: InDialogOffer?
     var outgoingOffer: OutgoingOffer?
+
+    /// RFC 4028: the session timer in force, if any (`Dialog+SessionTimer`).
+    public internal(set) var sessionTimer: SessionTimer?
+    /// Our Min-SE and interval for refreshes either way; nil while this
+    /// dialog runs no timer.
+    var sessionPolicy: SessionTimerPolicy?
+    var refreshTask: Scheduled<Void>?
+    var expiryTask: Scheduled<Void>?
+    /// Our latest session description (in the INVITE or its 2xx, or in an
+    /// accepted in-dialog offer or answer): a re-INVITE refresh repeats it.
+    var localDescription: (body: [UInt8], contentType: String)?
+    /// The peer's last Allow named UPDATE, so a refresh can go without a body.
+    var peerAllowsUpdate = false
 
     init(id: ID, isCaller: Bool, local: NameAddress, remote: NameAddress, remoteTarget: SIPURI,
          routeSet: [NameAddress], localSeq: UInt32, remoteSeq: UInt32?, peer: SIPEndpoint, userAgent: SIPUserAgent) {
@@ -132,7 +148,7 @@ public final class Dialog: @unchecked Sendable {
         terminate(.localBye)
     }
 
-    private func sendBye() {
+    func sendBye() {
         guard let userAgent else { return }
         var request = makeRequest(.bye)
         userAgent.stampVia(&request, transport: transport)
@@ -144,6 +160,7 @@ public final class Dialog: @unchecked Sendable {
         isTerminated = true
         answerTimer?.cancel()
         answerGiveUp?.cancel()
+        stopSessionTimer()
         pendingAnswer = nil
         incomingOffer = nil
         outgoingOffer?.transaction?.terminate()

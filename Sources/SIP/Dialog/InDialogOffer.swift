@@ -30,12 +30,16 @@ public final class InDialogOffer: @unchecked Sendable {
         isAnswered = true
         dialog.incomingOffer = nil
         if let contact = request.headers.contacts.first?.uri { dialog.updateRemoteTarget(contact) }
+        dialog.notePeerAllow(request.headers)
         var response = SIPResponse.to(request, statusCode: 200)
         response.headers.add("Contact", "<\(userAgent.contactURI(dialog.transport))>")
         response.headers.add("Allow", SIPUserAgent.allowedMethods)
+        // RFC 4028 §9: every accepted re-INVITE or UPDATE is a session refresh.
+        let sessionTimer = dialog.answerSessionTimer(request, headers: &response.headers)
         if !answer.isEmpty {
             response.headers.add("Content-Type", contentType)
             response.body = answer
+            dialog.localDescription = (answer, contentType)
         }
         transaction.respond(response)
         if method == .invite {
@@ -43,6 +47,7 @@ public final class InDialogOffer: @unchecked Sendable {
                                              cseq: request.headers.cseq?.sequence ?? 0,
                                              timers: userAgent.transactions.timers)
         }
+        if let sessionTimer { dialog.startSessionTimer(sessionTimer) }
     }
 
     /// A final non-2xx (488 for an offer we cannot take): nothing changes.
@@ -77,6 +82,13 @@ extension Dialog {
     /// A re-INVITE or UPDATE from the peer: overlapping requests are refused
     /// here, the rest go to `onOffer`.
     func receiveOffer(_ transaction: ServerTransaction) {
+        let request = transaction.request
+        if let limits = sessionLimits(for: request), limits.isTooSmall(request) {
+            // RFC 4028 §9: the peer retries with our Min-SE; nothing changes meanwhile.
+            return transaction.respond(422, reason: "Session Interval Too Small",
+                                       headers: [("Min-SE", "\(limits.minSE)")])
+        }
+        if request.method == .update && request.body.isEmpty { return acceptRefresh(transaction) }
         if let pending = incomingOffer, !pending.isAnswered {
             // §14.2 / RFC 3311 §5.2: an offer of theirs is still unanswered.
             let wait = Int.random(in: 0...10)
@@ -97,25 +109,37 @@ extension Dialog {
     /// dialog is unfinished.
     public func sendOffer(_ body: [UInt8], method: SIPMethod = .invite, contentType: String = "application/sdp",
                           completion: @escaping (OfferOutcome) -> Void) {
+        sendModification(body, method: method, contentType: contentType, completion: completion)
+    }
+
+    /// A re-INVITE or UPDATE of ours: an offer unless it is a bodyless
+    /// UPDATE (a session refresh, RFC 4028), which takes no part in
+    /// offer/answer and so never meets glare. A 422 is retried once with
+    /// the interval it demands (RFC 4028 §7.3).
+    func sendModification(_ body: [UInt8], method: SIPMethod, contentType: String, retriedWithMinSE: Bool = false,
+                          completion: @escaping (OfferOutcome) -> Void) {
         guard !isTerminated, let userAgent else { return completion(.failed(481, "dialog ended")) }
-        guard outgoingOffer == nil, incomingOffer == nil || incomingOffer?.isAnswered == true else {
+        let isOffer = method == .invite || !body.isEmpty
+        if isOffer, outgoingOffer != nil || incomingOffer.map({ !$0.isAnswered }) == true {
             return completion(.glare)
         }
         var request = makeRequest(method)
         request.headers.add("Contact", "<\(userAgent.contactURI(transport))>")
         request.headers.add("Allow", SIPUserAgent.allowedMethods)
+        addSessionTimerHeaders(&request)
         if !body.isEmpty { request.headers.add("Content-Type", contentType) }
         request.body = body
         userAgent.stampVia(&request, transport: transport)
         let sequence = localSeq
-        outgoingOffer = OutgoingOffer(method: method)
+        let asked = sessionTimer?.interval
+        if isOffer { outgoingOffer = OutgoingOffer(method: method) }
         var reported = false
         withNextHop { [weak self, weak userAgent] hop in
             // The dialog may have ended while its route's name was looked up.
-            guard let self, let userAgent, !self.isTerminated, self.outgoingOffer != nil else {
+            guard let self, let userAgent, !self.isTerminated, !isOffer || self.outgoingOffer != nil else {
                 return completion(.failed(481, "dialog ended"))
             }
-            self.outgoingOffer?.transaction = userAgent.transactions.send(request, to: hop) { [weak self] event in
+            let transaction = userAgent.transactions.send(request, to: hop) { [weak self] event in
                 guard let self else { return }
                 // A retransmitted 2xx is answered by the user agent from `ack`.
                 if reported { return }
@@ -124,24 +148,30 @@ extension Dialog {
                     return
                 case .response(let response):
                     reported = true
-                    self.outgoingOffer = nil
-                    self.offerAnswered(response, cseq: sequence, method: method, completion: completion)
+                    if isOffer { self.outgoingOffer = nil }
+                    if response.statusCode == 422, !retriedWithMinSE, self.raiseSessionInterval(response) {
+                        return self.sendModification(body, method: method, contentType: contentType,
+                                                     retriedWithMinSE: true, completion: completion)
+                    }
+                    self.offerAnswered(response, cseq: sequence, method: method, asked: asked,
+                                       sent: (body, contentType), completion: completion)
                 case .timeout:
                     reported = true
-                    self.outgoingOffer = nil
+                    if isOffer { self.outgoingOffer = nil }
                     completion(.failed(408, "Request Timeout"))
                     self.bye()  // §14.1: no response to a re-INVITE ends the dialog.
                 case .transportError(let error):
                     reported = true
-                    self.outgoingOffer = nil
+                    if isOffer { self.outgoingOffer = nil }
                     completion(.failed(503, error))
                 }
             }
+            if isOffer { self.outgoingOffer?.transaction = transaction }
         }
     }
 
-    private func offerAnswered(_ response: SIPResponse, cseq: UInt32, method: SIPMethod,
-                               completion: (OfferOutcome) -> Void) {
+    private func offerAnswered(_ response: SIPResponse, cseq: UInt32, method: SIPMethod, asked: Int?,
+                               sent: (body: [UInt8], contentType: String), completion: (OfferOutcome) -> Void) {
         let code = response.statusCode
         guard (200..<300).contains(code) else {
             if code == 491 { return completion(.glare) }
@@ -159,6 +189,8 @@ extension Dialog {
             self.ack = (cseq, SIPTransportLayer.buffer(.request(ack)))
             resendAck()
         }
+        if !sent.body.isEmpty { localDescription = sent }
+        sessionRefreshed(response, asked: asked)
         completion(.answered(response))
     }
 }

@@ -53,6 +53,10 @@ public final class IncomingInvite: @unchecked Sendable {
         response.headers.add("Contact", "<\(userAgent.contactURI(source.transport))>")
         response.headers.add("Allow", SIPUserAgent.allowedMethods)
         response.headers.add("Server", userAgent.configuration.userAgent)
+        // RFC 4028 §9 (a too small interval got 422 before the application saw the INVITE).
+        let sessionLimits = SessionTimerPolicy.limits(userAgent.sessionTimer, for: request)
+        let timerAnswer = sessionLimits?.answer(request, initiate: userAgent.sessionTimer != nil)
+        for (name, value) in timerAnswer?.headers ?? [] { response.headers.add(name, value) }
         for (name, value) in extra { response.headers.add(name, value) }
         if !body.isEmpty {
             response.headers.add("Content-Type", contentType)
@@ -66,9 +70,15 @@ public final class IncomingInvite: @unchecked Sendable {
             localSeq: 0, remoteSeq: request.headers.cseq?.sequence,
             peer: transaction.replyTo, userAgent: userAgent)
         userAgent.addDialog(dialog)
+        if !body.isEmpty { dialog.localDescription = (body, contentType) }
+        dialog.notePeerAllow(request.headers)
         transaction.respond(response)
         dialog.startAnswerRetransmission(SIPTransportLayer.buffer(.response(response)),
                                          cseq: request.headers.cseq?.sequence ?? 0, timers: userAgent.transactions.timers)
+        if let timerAnswer {
+            dialog.sessionPolicy = sessionLimits
+            dialog.startSessionTimer(timerAnswer.timer)
+        }
         userAgent.removeIncoming(self)
         return dialog
     }

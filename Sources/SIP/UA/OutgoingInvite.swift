@@ -56,11 +56,14 @@ public final class OutgoingInvite: @unchecked Sendable {
         /// this time, long before Timer B: the peer is not there, and the
         /// caller can try the next one (Kamailio's fr_timer does the same).
         public var responseTimeout: TimeAmount?
+        /// Session timer (RFC 4028) for this call, e.g. a trunk's own interval.
+        public var sessionTimer: SessionTimerSetting
 
         public init(requestURI: SIPURI, from: NameAddress, to: NameAddress, destination: SIPEndpoint,
                     body: [UInt8] = [], contentType: String = "application/sdp",
                     headers: [(String, String)] = [], credentials: SIPCredentials? = nil,
-                    ringTimeout: TimeAmount? = nil, responseTimeout: TimeAmount? = nil) {
+                    ringTimeout: TimeAmount? = nil, responseTimeout: TimeAmount? = nil,
+                    sessionTimer: SessionTimerSetting = .userAgentDefault) {
             self.requestURI = requestURI
             self.from = from
             self.to = to
@@ -71,6 +74,7 @@ public final class OutgoingInvite: @unchecked Sendable {
             self.credentials = credentials
             self.ringTimeout = ringTimeout
             self.responseTimeout = responseTimeout
+            self.sessionTimer = sessionTimer
         }
     }
 
@@ -92,11 +96,19 @@ public final class OutgoingInvite: @unchecked Sendable {
     private var ringTimer: Scheduled<Void>?
     private var responseTimer: Scheduled<Void>?
     private var dialog: Dialog?
+    /// What we ask for (RFC 4028 §7.1), raised once by a 422 (§7.3).
+    private var sessionPolicy: SessionTimerPolicy?
+    private var raisedForMinSE = false
 
     init(userAgent: SIPUserAgent, parameters: Parameters, onEvent: @escaping (Event) -> Void) {
         self.userAgent = userAgent
         self.parameters = parameters
         self.onEvent = onEvent
+        switch parameters.sessionTimer {
+        case .userAgentDefault: sessionPolicy = userAgent.sessionTimer
+        case .off: sessionPolicy = nil
+        case .on(let policy): sessionPolicy = policy
+        }
     }
 
     func start() {
@@ -128,6 +140,7 @@ public final class OutgoingInvite: @unchecked Sendable {
         headers.add("Contact", "<\(userAgent.contactURI(parameters.destination.transport))>")
         headers.add("Allow", SIPUserAgent.allowedMethods)
         for (name, value) in parameters.headers { headers.add(name, value) }
+        if let sessionPolicy { Self.addSessionTimer(sessionPolicy, to: &headers) }
         for authorization in authorizations { headers.add(authorization.name, authorization.value) }
         if !parameters.body.isEmpty { headers.add("Content-Type", parameters.contentType) }
         var request = SIPRequest(method: .invite, uri: parameters.requestURI, headers: headers, body: parameters.body)
@@ -163,6 +176,9 @@ public final class OutgoingInvite: @unchecked Sendable {
         case 401, 407:
             if !finished, !cancelRequested, retryWithCredentials(response) { return }
             fail(code, response.reasonPhrase)
+        case 422:
+            if !finished, !cancelRequested, retryWithMinSE(response) { return }
+            fail(code, response.reasonPhrase)
         default:
             fail(code, response.reasonPhrase)
         }
@@ -193,6 +209,31 @@ public final class OutgoingInvite: @unchecked Sendable {
         return true
     }
 
+    /// §7.1: Supported: timer (merged with the application's), the interval
+    /// we want and our Min-SE. No refresher parameter: §7.1 leaves the choice
+    /// to the UAS, so a trunk that insists on refreshing itself (many SBCs
+    /// do) can, and the dialog follows whatever the 2xx says.
+    private static func addSessionTimer(_ policy: SessionTimerPolicy, to headers: inout SIPHeaders) {
+        var supported = headers.all("Supported")
+        if !supported.contains(where: { $0.lowercased() == "timer" }) { supported.append("timer") }
+        headers.set("Supported", supported.joined(separator: ", "))
+        guard !headers.contains("Session-Expires") else { return }  // the application chose its own
+        headers.add("Session-Expires", "\(policy.interval)")
+        headers.add("Min-SE", "\(policy.minSE)")
+    }
+
+    /// A 422 (RFC 4028 §7.3): once, a new INVITE with the next CSeq asking
+    /// for the Min-SE it names, as for a digest challenge.
+    private func retryWithMinSE(_ response: SIPResponse) -> Bool {
+        guard !raisedForMinSE, let policy = sessionPolicy, let demanded = response.headers.minSE,
+              demanded > policy.interval else { return false }
+        raisedForMinSE = true
+        sessionPolicy = policy.raised(toMinSE: demanded)
+        cseq += 1
+        sendInvite()
+        return true
+    }
+
     private func answered(_ response: SIPResponse) {
         guard let userAgent, let request = current else { return }
         guard let remoteTag = response.headers.to?.tag, let to = response.headers.to else {
@@ -214,6 +255,13 @@ public final class OutgoingInvite: @unchecked Sendable {
             dialog.bye()
             fail(487, "Request Terminated")
             return
+        }
+        dialog.notePeerAllow(response.headers)
+        if !parameters.body.isEmpty { dialog.localDescription = (parameters.body, parameters.contentType) }
+        // A UAS may start a timer we did not ask for (RFC 4028 §9); it is followed.
+        if let policy = sessionPolicy ?? (response.headers.sessionExpires != nil ? SessionTimerPolicy() : nil) {
+            dialog.sessionPolicy = policy
+            dialog.startSessionTimer(SessionTimerPolicy.timer(from: response, asked: policy.interval))
         }
         finish()
         onEvent?(.answered(response, dialog))

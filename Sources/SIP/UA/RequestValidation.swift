@@ -20,8 +20,9 @@ extension SIPUserAgent {
         if let maxForwards = headers.maxForwards, maxForwards == 0, request.method != .options {
             return RequestRefusal(code: 483, reason: "Too Many Hops")
         }
-        // §8.2.2.3: we implement no extension a peer may require.
-        let required = headers.all("Require").filter { !$0.isEmpty }
+        // §8.2.2.3: the only extension a peer may require of us is RFC 4028's.
+        let implemented = SIPUserAgent.supportedExtensions.split(separator: ",").map { $0.sipTrimmed.lowercased() }
+        let required = headers.all("Require").filter { !$0.isEmpty && !implemented.contains($0.lowercased()) }
         if !required.isEmpty, request.method != .cancel, request.method != .ack {
             return RequestRefusal(code: 420, reason: "Bad Extension",
                                   headers: [("Unsupported", required.joined(separator: ", "))])

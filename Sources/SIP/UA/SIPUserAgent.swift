@@ -44,11 +44,17 @@ public final class SIPUserAgent: @unchecked Sendable {
     public var onInvite: ((IncomingInvite) -> Void)?
     /// Decides on every out-of-dialog request before anything else.
     public var authorize: ((SIPRequest, SIPEndpoint) -> RequestAuthorization)?
+    /// Session timers (RFC 4028) for our INVITEs (unless their parameters
+    /// say otherwise) and for the 2xx we answer INVITEs with; nil starts
+    /// none, though a peer that asks for one still gets it. Set it on the loop.
+    public var sessionTimer: SessionTimerPolicy? = SessionTimerPolicy()
 
     private var dialogs: [Dialog.ID: Dialog] = [:]
     private var incoming: [ObjectIdentifier: IncomingInvite] = [:]
     private var outgoing: [ObjectIdentifier: OutgoingInvite] = [:]
     public static let allowedMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
+    /// Option tags of the extensions we implement (Supported, and what a Require may name).
+    public static let supportedExtensions = "timer"
     static let knownMethods: Set<String> = [
         "REGISTER", "SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE", "REFER", "INFO", "UPDATE", "PRACK",
     ]
@@ -248,6 +254,12 @@ public final class SIPUserAgent: @unchecked Sendable {
         }
         switch request.method {
         case .invite:
+            if let limits = SessionTimerPolicy.limits(sessionTimer, for: request), limits.isTooSmall(request) {
+                // RFC 4028 §9: the caller asks again with our Min-SE.
+                transaction.respond(422, reason: "Session Interval Too Small", toTag: SIPIdentifiers.tag(),
+                                    headers: [("Min-SE", "\(limits.minSE)")])
+                return
+            }
             // §17.2.1: 100 Trying at once stops the caller's retransmissions
             // while the application decides (the dialplan may take a while).
             transaction.respond(100, reason: "Trying")
@@ -269,7 +281,7 @@ public final class SIPUserAgent: @unchecked Sendable {
     /// Trunks send OPTIONS as a keepalive; answer what we can do (§11.2).
     private func respondToOptions(_ transaction: ServerTransaction) {
         transaction.respond(200, toTag: SIPIdentifiers.tag(), headers: [
-            ("Allow", Self.allowedMethods), ("Accept", "application/sdp"), ("Supported", ""),
+            ("Allow", Self.allowedMethods), ("Accept", "application/sdp"), ("Supported", Self.supportedExtensions),
             ("Server", configuration.userAgent),
         ])
     }

@@ -29,10 +29,11 @@ struct SIPCoreHarness {
     func responses(_ messages: [SIPMessage], _ code: Int) -> [SIPResponse] { messages.responses(code) }
 
     /// An answered incoming call: INVITE in, 200 out, ACK in. Returns the dialog.
-    func answeredCall(script: inout PeerDialogScript) throws -> Dialog {
+    /// `headers`: extra lines for the INVITE, e.g. "Supported: timer".
+    func answeredCall(script: inout PeerDialogScript, headers: [String] = []) throws -> Dialog {
         var invite: IncomingInvite?
         userAgent.onInvite = { invite = $0 }
-        deliver(script.request("INVITE", cseq: 1, branch: "inv1", body: PeerDialogScript.sdp))
+        deliver(script.request("INVITE", cseq: 1, branch: "inv1", body: PeerDialogScript.sdp, headers: headers))
         let incoming = try #require(invite)
         let dialog = try #require(incoming.answer(body: Array("v=0\r\n".utf8)))
         script.ourTag = dialog.id.localTag
@@ -54,7 +55,7 @@ struct PeerDialogScript {
     static let sdp = "v=0\no=phone 7 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 0\na=sendrecv\n"
 
     func request(_ method: String, cseq: Int, branch: String, body: String = "", contact: String? = nil,
-                 cseqMethod: String? = nil) -> String {
+                 cseqMethod: String? = nil, headers: [String] = []) -> String {
         let to = ourTag.map { "<sip:tieline@127.0.0.1>;tag=\($0)" } ?? "<sip:tieline@127.0.0.1>"
         var text = """
         \(method) sip:tieline@127.0.0.1:5060 SIP/2.0
@@ -67,6 +68,7 @@ struct PeerDialogScript {
         Contact: <\(contact ?? self.contact)>
 
         """
+        for line in headers { text += line + "\n" }
         if !body.isEmpty { text += "Content-Type: application/sdp\n" }
         text += "Content-Length: \(body.replacingOccurrences(of: "\n", with: "\r\n").utf8.count)\n\n" + body
         return text
