@@ -43,6 +43,16 @@ struct PhoneLeg {
         if !rtcpLatch.latched { rtcpTarget = rtcp }
     }
 
+    /// A different phone from now on (a transfer): its SDP address, taken
+    /// as latched, so the phone before it, still sending until its BYE,
+    /// is not taken back.
+    mutating func replaceRemote(rtp: SocketAddress, rtcp: SocketAddress?, now: Double) {
+        rtpTarget = rtp
+        rtcpTarget = rtcp
+        rtpLatch = Latch(latched: symmetric, lastAt: now)
+        rtcpLatch = Latch(latched: symmetric && rtcp != nil, lastAt: now)
+    }
+
     /// No phone on the network (the phone side is in the process).
     mutating func clearRemote() {
         rtpTarget = nil

@@ -99,24 +99,72 @@ extension BrowserOriginatedCall {
 
     private func answered(_ response: SIPResponse, dialog: Dialog, dtmf: TrunkConfig.DTMFMode) {
         guard !isEnded else { return dialog.bye() }
+        talk(to: dialog, dtmf: dtmf)
+        state.value.wasAnswered = true
+        state.value.recorder?.routed(to: nil, trunk: nil, sipCallID: dialog.callID)
+        state.value.recorder?.answered()
+        acceptPhoneAnswer(response.body) { [self] in
+            if let answer = state.value.browserAnswer { client.send(.answered(call: request.id, sdp: answer)) }
+        }
+    }
+
+    /// The trunk's dialog becomes the far end (after an answer, or a
+    /// transfer): its digits, its offers, its REFER and its end.
+    func talk(to dialog: Dialog, dtmf: TrunkConfig.DTMFMode) {
         state.value.phase = .talking(.trunk(dialog))
         state.value.trunkDTMF = dtmf
         dialog.takeInfoDTMF { [self] digit in
             guard !isEnded else { return }
             client.send(.dtmf(call: request.id, digit: digit))
         }
-        state.value.wasAnswered = true
-        state.value.recorder?.routed(to: nil, trunk: nil, sipCallID: dialog.callID)
-        state.value.recorder?.answered()
-        dialog.onTerminated = { [self] reason in
-            finish(code: 200, reason: reason == .remoteBye ? "the far end hung up" : "\(reason)")
-        }
+        dialog.onTerminated = { [self] reason in farEndEnded(dialog, reason: reason) }
         dialog.onOffer = { [self] offer in
             guard let media = state.value.media else { return offer.reject(488, reason: "Not Acceptable Here") }
             media.answer(offer, address: environment.publicMediaAddress, loop: loop)
         }
-        acceptPhoneAnswer(response.body) { [self] in
-            if let answer = state.value.browserAnswer { client.send(.answered(call: request.id, sdp: answer)) }
+        dialog.onRefer = { [self] refer in referred(refer, on: dialog) }
+    }
+
+    /// The trunk's dialog ended. While a transfer it asked for is under
+    /// way, that is the referrer leaving (RFC 5589 §6 lets it hang up right
+    /// after the 202): the call waits for the transfer's outcome.
+    private func farEndEnded(_ dialog: Dialog, reason: DialogEnd) {
+        if state.value.transfer != nil, case .talking(.trunk(let current)) = state.value.phase, current === dialog {
+            logger.info("the referrer left (\(reason)); the transfer goes on")
+            return
+        }
+        finish(code: 200, reason: reason == .remoteBye ? "the far end hung up" : "\(reason)")
+    }
+
+    /// The trunk asks (REFER) that the browser talk to someone else.
+    private func referred(_ refer: IncomingRefer, on dialog: Dialog) {
+        guard case .talking(.trunk(let current)) = state.value.phase, current === dialog,
+              let media = state.value.media else { return refer.reject(603, reason: "Decline") }
+        guard state.value.transfer == nil else { return refer.reject(491, reason: "Request Pending") }
+        let transfer = BlindTransfer(environment: environment, refer: refer, media: media, logger: logger) { [self] result in
+            transferEnded(result, from: dialog)
+        }
+        state.value.transfer = transfer
+        transfer.start(user: request.user, callID: "\(request.user)/\(request.id)")
+    }
+
+    private func transferEnded(_ result: Result<BlindTransfer.Connected, TransferFailure>, from old: Dialog) {
+        state.value.transfer = nil
+        guard !isEnded else {
+            if case .success(let connected) = result { connected.dialog.bye() }
+            return
+        }
+        switch result {
+        case .success(let connected):
+            old.onTerminated = nil
+            old.onRefer = nil
+            old.onOffer = nil
+            old.bye()
+            talk(to: connected.dialog, dtmf: connected.trunk.dtmf)
+            state.value.recorder?.routed(to: nil, trunk: nil, sipCallID: connected.dialog.callID)
+        case .failure(let failure):
+            // The referrer may still be there (it takes the call back); if it left, so does the call.
+            if old.isTerminated { finish(code: failure.code, reason: "the transfer failed: \(failure.reason)") }
         }
     }
 }

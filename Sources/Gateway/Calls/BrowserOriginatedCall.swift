@@ -70,6 +70,8 @@ final class BrowserOriginatedCall: CallControl, Sendable {
         var deferredEnd: (status: Int, reason: String)?
         /// How the answering trunk takes digits (`dtmf`).
         var trunkDTMF = TrunkConfig.DTMFMode.auto
+        /// A transfer the trunk asked for (REFER), under way.
+        var transfer: BlindTransfer?
     }
 
     static let maximumAttempts = 16
@@ -301,6 +303,8 @@ final class BrowserOriginatedCall: CallControl, Sendable {
     /// Ends what the phase holds toward the far end and enters `.ended`.
     private func leave(phase: Phase, sendBye: Bool, reason: String) {
         state.value.phase = .ended
+        state.value.transfer?.cancel()
+        state.value.transfer = nil
         switch phase {
         case .dialing(let invite) where sendBye: invite.cancel()
         case .talking(.trunk(let dialog)) where sendBye: dialog.bye()

@@ -27,8 +27,8 @@ final class HoldControl: Sendable {
     /// hold stays local only.
     static let glareTries = 3
 
-    private let loop: any EventLoop
-    private let logger: Logger
+    fileprivate let loop: any EventLoop
+    fileprivate let logger: Logger
     private let state: NIOLoopBoundBox<State>
 
     init(loop: any EventLoop, logger: Logger) {
@@ -91,15 +91,7 @@ final class HoldControl: Sendable {
                     logger.warning("the far end answered our hold offer without usable SDP")
                     return done()
                 }
-                let (media, logger, loop, done) = (target.media, logger, loop, LoopBound(done))
-                Task {
-                    do {
-                        try await media.acceptPhoneReanswer(answer)
-                    } catch {
-                        logger.warning("the far end's answer to our hold offer is not used: \(error)")
-                    }
-                    loop.execute { done.value() }
-                }
+                self.apply(answer, to: target.media, then: done)
             case .glare where tries > 1:
                 // §14.1: the owner of the Call-ID waits 2.1–4 s, the other side 0–2 s.
                 let wait = dialog.isCaller ? Int64.random(in: 2100...4000) : Int64.random(in: 0...2000)
@@ -111,6 +103,24 @@ final class HoldControl: Sendable {
                 logger.warning("the far end refused our hold offer: \(code) \(reason); the hold stays on our side only")
                 done()
             }
+        }
+    }
+}
+
+extension HoldControl {
+    /// The far end's answer to our hold or resume offer goes to the media,
+    /// then `done` runs on the loop.
+    fileprivate func apply(_ answer: SessionDescription, to media: any MediaEndpoint, then done: @escaping () -> Void) {
+        let finished = LoopBound(done)
+        let logger = self.logger
+        let loop = self.loop
+        Task {
+            do {
+                try await media.acceptPhoneReanswer(answer)
+            } catch {
+                logger.warning("the far end's answer to our hold offer is not used: \(error)")
+            }
+            loop.execute { finished.value() }
         }
     }
 }

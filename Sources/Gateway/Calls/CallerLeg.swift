@@ -51,6 +51,11 @@ protocol CallerLeg: AnyObject {
     /// The caller's SIP dialog once answered (a trunk's call): where our
     /// own offers go (hold, resume).
     var dialog: Dialog? { get }
+    /// The caller's REFER (a blind transfer of the browser, RFC 3515).
+    var onRefer: ((IncomingRefer) -> Void)? { get set }
+    /// A transfer connected: `dialog` is the far end from now on, and the
+    /// caller's own dialog is ended with BYE.
+    func transferred(to dialog: Dialog, trunk: TrunkConfig)
 }
 
 extension CallerLeg {
@@ -63,16 +68,25 @@ extension CallerLeg {
         set {}
     }
     var dialog: Dialog? { nil }
+    var onRefer: ((IncomingRefer) -> Void)? {
+        get { nil }
+        set {}
+    }
+    func transferred(to dialog: Dialog, trunk: TrunkConfig) { dialog.bye() }
 }
 
 /// A trunk's INVITE as the caller.
 final class SIPCallerLeg: CallerLeg {
     let invite: IncomingInvite
-    let trunk: TrunkConfig?
+    /// The caller's trunk, then the trunk of the far end a transfer reached.
+    private(set) var trunk: TrunkConfig?
     let calledNumber: String
     let answerAddress: String
     private(set) var dialog: Dialog?
     var onDTMF: ((Character) -> Void)?
+    var onRefer: ((IncomingRefer) -> Void)?
+    private var ended: ((String) -> Void)?
+    private var reoffer: ((InDialogOffer) -> Void)?
 
     init(invite: IncomingInvite, trunk: TrunkConfig?, calledNumber: String, answerAddress: String) {
         self.invite = invite
@@ -103,14 +117,36 @@ final class SIPCallerLeg: CallerLeg {
     func answer(sdp: [UInt8], ended: @escaping (String) -> Void,
                 reoffer: @escaping (InDialogOffer) -> Void) -> Bool {
         guard let dialog = invite.answer(body: sdp) else { return false }
+        self.ended = ended
+        self.reoffer = reoffer
+        attach(dialog)
+        return true
+    }
+
+    private func attach(_ dialog: Dialog) {
         self.dialog = dialog
         dialog.onTerminated = { [self] reason in
+            guard self.dialog === dialog else { return }
             self.dialog = nil
-            ended(reason == .remoteBye ? "the caller hung up" : "\(reason)")
+            ended?(reason == .remoteBye ? "the caller hung up" : "\(reason)")
         }
-        dialog.onOffer = reoffer
+        dialog.onOffer = { [self] offer in reoffer?(offer) }
+        dialog.onRefer = { [self] refer in
+            guard self.dialog === dialog, let onRefer else { return refer.reject(603, reason: "Decline") }
+            onRefer(refer)
+        }
         dialog.takeInfoDTMF { [weak self] digit in self?.onDTMF?(digit) }
-        return true
+    }
+
+    func transferred(to dialog: Dialog, trunk: TrunkConfig) {
+        if let old = self.dialog {
+            old.onTerminated = nil
+            old.onOffer = nil
+            old.onRefer = nil
+            old.bye()
+        }
+        self.trunk = trunk
+        attach(dialog)
     }
 
     func playDTMF(_ digits: String, milliseconds: Int, media: any MediaEndpoint, loop: any EventLoop,
@@ -128,6 +164,9 @@ final class SIPCallerLeg: CallerLeg {
     /// Our BYE: the dialog's end is not reported back to the call, which
     /// is already ending with its own reason.
     func hangUp() {
+        ended = nil
+        reoffer = nil
+        onRefer = nil
         dialog?.onTerminated = nil
         dialog?.bye()
         dialog = nil

@@ -41,6 +41,8 @@ final class IncomingBrowserCall: CallControl, Sendable {
         /// it, so the endpoint is closed before the call counts as gone.
         var makingMedia = false
         var deferredEnd: (status: Int, reason: String)?
+        /// A transfer the caller asked for (REFER), under way.
+        var transfer: BlindTransfer?
     }
 
     let environment: any CallEnvironment
@@ -85,6 +87,7 @@ final class IncomingBrowserCall: CallControl, Sendable {
         caller.onDTMF = { [self] digit in
             if case .talking(let client) = state.value.phase { client.send(.dtmf(call: id, digit: digit)) }
         }
+        caller.onRefer = { [self] refer in referred(refer) }
         let connections = environment.connections(of: user)
         guard !connections.isEmpty else {
             return finish(toBrowsers: 480, reason: "", sip: (480, "Temporarily Unavailable"))
@@ -180,6 +183,33 @@ final class IncomingBrowserCall: CallControl, Sendable {
         })
     }
 
+    /// The caller asks (REFER) that the browser talk to someone else: the
+    /// target is dialled as a call of the answering user.
+    func referred(_ refer: IncomingRefer) {
+        guard case .talking = state.value.phase, let media = state.value.media else {
+            return refer.reject(603, reason: "Decline")
+        }
+        guard state.value.transfer == nil else { return refer.reject(491, reason: "Request Pending") }
+        let transfer = BlindTransfer(environment: environment, refer: refer, media: media, logger: logger) { [self] result in
+            state.value.transfer = nil
+            let caller = callerBox.value
+            switch result {
+            case .success(let connected) where !isEnded:
+                caller.transferred(to: connected.dialog, trunk: connected.trunk)
+                state.value.recorder?.routed(to: nil, trunk: nil, sipCallID: connected.dialog.callID)
+            case .success(let connected):
+                connected.dialog.bye()
+            case .failure(let failure):
+                // The caller may take the call back; if it left, the call is over.
+                if caller.dialog == nil {
+                    finish(toBrowsers: 200, reason: "the transfer failed: \(failure.reason)", sip: nil)
+                }
+            }
+        }
+        state.value.transfer = transfer
+        transfer.start(user: user, callID: id)
+    }
+
     // The same, on the loop, for any connection (the unit tests' too).
 
     func browserRinging(_ client: any BrowserConnection) {
@@ -236,6 +266,8 @@ final class IncomingBrowserCall: CallControl, Sendable {
         guard case .answering(var ringing, let answering) = state.value.phase, answering === client else { return }
         let caller = callerBox.value
         let answered = caller.answer(sdp: state.value.phoneAnswer, ended: { [self] reason in
+            // RFC 5589 §6: the referrer may hang up right after the 202.
+            if state.value.transfer != nil { return logger.info("the referrer left (\(reason)); the transfer goes on") }
             finish(toBrowsers: 200, reason: reason, sip: nil)
         }, reoffer: { [self] offer in
             guard let media = state.value.media else { return offer.reject(488, reason: "Not Acceptable Here") }
@@ -334,6 +366,8 @@ final class IncomingBrowserCall: CallControl, Sendable {
         let phase = state.value.phase
         if case .ended = phase { return }
         state.value.phase = .ended
+        state.value.transfer?.cancel()
+        state.value.transfer = nil
         var inCall: [any BrowserConnection] = []
         var answered = false
         switch phase {
@@ -356,6 +390,7 @@ final class IncomingBrowserCall: CallControl, Sendable {
         if let sip, caller.isPending { caller.reject(sip.0, reason: sip.1) }
         caller.onCancelled = nil
         caller.onDTMF = nil
+        caller.onRefer = nil
         logger.info("call ended: \(reason.isEmpty ? "\(sip?.0 ?? 0)" : reason)")
         let status = answered ? 200 : sip?.0 ?? browserCode ?? 487
         let why = reason.isEmpty ? (sip?.1 ?? "") : reason

@@ -40,6 +40,10 @@ protocol MediaEndpoint: AnyObject, Sendable {
     func resume(address: String) async throws -> SessionDescription
     /// The phone's answer to our hold or resume offer.
     func acceptPhoneReanswer(_ answer: SessionDescription) async throws
+    /// A transfer: our offer to the new far end (the call's codec), and
+    /// its answer, after which the phone side is that far end only.
+    func transferOffer(address: String) async throws -> SessionDescription
+    func acceptTransferAnswer(_ answer: SessionDescription) async throws
 
     /// RFC 4733 toward the phone; false when it negotiated no telephone-event.
     func sendDTMF(_ digits: String, milliseconds: Int) async throws -> Bool

@@ -53,6 +53,8 @@ public final class Dialog: @unchecked Sendable {
     public var onOffer: ((InDialogOffer) -> Void)?
     /// INFO requests (e.g. DTMF); when nil, 200.
     public var onInfo: ((ServerTransaction) -> Void)?
+    /// A REFER (RFC 3515), checked; when nil, 603 Decline.
+    public var onRefer: ((IncomingRefer) -> Void)?
     weak var userAgent: SIPUserAgent?
 
     // UAC: the ACK for the latest 2xx to our INVITE or re-INVITE (by CSeq
@@ -170,6 +172,7 @@ public final class Dialog: @unchecked Sendable {
         onTerminated = nil
         onOffer = nil
         onInfo = nil
+        onRefer = nil
         callback?(reason)
     }
 

@@ -211,20 +211,21 @@ struct PeerDialogText {
 
     init(invite: SIPRequest) { self.invite = invite }
 
-    mutating func request(_ method: String, body: String = "") -> String {
+    mutating func request(_ method: String, body: String = "", headers: [String] = []) -> String {
         cseq += 1
-        return text(method, cseq: cseq, body: body)
+        return text(method, cseq: cseq, body: body, headers: headers)
     }
 
     func ack() -> String { text("ACK", cseq: cseq, body: "") }
 
-    private func text(_ method: String, cseq: Int, body: String) -> String {
+    private func text(_ method: String, cseq: Int, body: String, headers: [String] = []) -> String {
         let from = invite.headers["From"] ?? ""
         let to = invite.headers["To"] ?? ""
         var text = "\(method) sip:tieline@127.0.0.1:5060 SIP/2.0\n"
         text += "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK\(method.lowercased())\(cseq);rport\n"
         text += "From: \(to);tag=far\nTo: \(from)\nCall-ID: \(invite.headers.callID ?? "")\n"
         text += "CSeq: \(cseq) \(method)\nContact: <sip:far@127.0.0.1:5070>\nMax-Forwards: 70\n"
+        for header in headers { text += header + "\n" }
         if !body.isEmpty { text += "Content-Type: application/sdp\n" }
         text += "Content-Length: \(body.replacingOccurrences(of: "\n", with: "\r\n").utf8.count)\n\n" + body
         return text

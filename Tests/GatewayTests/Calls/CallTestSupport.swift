@@ -206,6 +206,15 @@ final class FakeMedia: MediaEndpoint, @unchecked Sendable {
     func acceptPhoneReanswer(_ answer: SessionDescription) async throws {
         note("acceptPhoneReanswer \(try PlainAudioDescription(answer).direction.rawValue)")
     }
+    func transferOffer(address: String) async throws -> SessionDescription {
+        note("transferOffer")
+        return version.stamp(Self.plain(.sendrecv))
+    }
+    /// Refused when `refusals` has "transfer".
+    func acceptTransferAnswer(_ answer: SessionDescription) async throws {
+        note("acceptTransferAnswer \(try PlainAudioDescription(answer).port)")
+        try check("transfer")
+    }
     /// False (no telephone-event negotiated) when `refusals` has "dtmf".
     func sendDTMF(_ digits: String, milliseconds: Int) async throws -> Bool {
         note("dtmf \(digits)")

@@ -1,0 +1,41 @@
+import NIOCore
+import SDP
+
+/// A transfer: the phone side moves to another phone (RFC 5589), while the
+/// browser's side, its SDP and its codec stay as they are. The new phone
+/// gets an offer in the call's codec only, so the bridge needs no change;
+/// one that answers with another codec is refused.
+extension MediaSession {
+    /// Our offer to the phone the call is transferred to: the call's codec
+    /// and telephone-event, `sendrecv` (`sendonly` while the browser holds).
+    public func transferOffer(address: String) async throws -> SessionDescription {
+        let (negotiated, browserHolds) = try await eventLoop.submit { [self] in
+            (phoneNegotiated, media.browserHolds)
+        }.get()
+        guard let negotiated else { throw MediaError.negotiation("the phone side was never negotiated") }
+        var codec = negotiated.codec.sdp
+        codec.payloadType = negotiated.payloadType
+        let events = negotiated.telephoneEvent.map { [SDPAudioCodec.telephoneEvent(payloadType: $0)] } ?? []
+        let direction: SDPDirection = browserHolds ? .sendonly : .sendrecv
+        return PlainAudioDescription(address: address, port: UInt16(phonePort), codecs: [codec], telephoneEvents: events,
+                                     ptime: negotiated.packetTime, direction: direction)
+            .sessionDescription(sessionID: UInt64(phoneSSRC), sessionVersion: 0)
+            .stampedForPhone(self)
+    }
+
+    /// The new phone's answer: from now on RTP goes to it and only its RTP
+    /// is heard.
+    public func acceptTransferAnswer(_ answer: SessionDescription) async throws {
+        let remote = try PlainAudioDescription(answer)
+        let rtp = try SocketAddress(ipAddress: remote.address, port: Int(remote.port))
+        let rtcp = try? SocketAddress(ipAddress: remote.address, port: Int(remote.rtcpPort ?? remote.port + 1))
+        try await eventLoop.submit { [self] in
+            guard let current = phoneNegotiated else { throw MediaError.negotiation("the phone side was never negotiated") }
+            guard remote.codecs.contains(where: { PhoneCodec(name: $0.name) == current.codec }) else {
+                throw MediaError.negotiation("the new far end does not take \(current.codec.rawValue), the call's codec")
+            }
+            media.sendsToPhone = remote.direction == .sendrecv || remote.direction == .recvonly
+            media.replacePhoneRemote(rtp: rtp, rtcp: rtcp, now: Self.now())
+        }.get()
+    }
+}

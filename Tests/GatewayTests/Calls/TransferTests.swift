@@ -1,0 +1,201 @@
+// A blind transfer the trunk asks for (REFER, RFC 3515) on a browser's call,
+// through the real SIP core on a recording transport with fake media: the
+// target runs through the dialplan as the browser user's call, the referrer
+// hears 202 and sipfrag NOTIFYs, the new far end gets the call's media, and
+// the browser hears nothing at all. No sockets.
+import NIOCore
+import SDP
+import SIP
+import SIPTestSupport
+import Signaling
+import XCTest
+@testable import Gateway
+
+final class TransferTests: XCTestCase {
+    var env: FakeCallEnvironment!
+    var alice: FakeBrowser!
+    lazy var seen = Seen(transport: env.transport)
+
+    override func setUp() async throws {
+        env = try FakeCallEnvironment()
+        alice = env.login("alice")
+    }
+
+    /// Alice's call to a trunk, answered; the trunk's side of its dialog.
+    func answeredCall() async throws -> (BrowserOriginatedCall, PeerDialogText, FakeMedia) {
+        let request = try BrowserCallRequest(id: "c1", user: "alice", to: "+15551234567", sdp: browserOfferSDP, headers: [:])
+        let call = BrowserOriginatedCall(environment: env, client: alice, request: request)
+        try await env.onLoop { call.start() }
+        let invite = try await next(.invite)
+        try await env.deliver(sipResponse(to: invite, 200, contact: "sip:far@127.0.0.1:5070",
+                                          body: FakeMedia.plain(.sendrecv, port: 31000).text))
+        let alice = self.alice!
+        _ = await env.settle { alice.said.contains("answered") }
+        seen.clear()
+        return (call, PeerDialogText(invite: invite), try XCTUnwrap(env.medias.withLockedValue { $0.first }))
+    }
+
+    func refer(_ peer: inout PeerDialogText, to target: String, extra: [String] = []) async throws {
+        try await env.deliver(peer.request("REFER", headers: ["Refer-To: <\(target)>",
+                                                             "Referred-By: <sip:far@127.0.0.1>"] + extra))
+    }
+
+    func testAReferredNumberIsDialledAndTheBrowserNowTalksToIt() async throws {
+        let (call, peer0, media) = try await answeredCall()
+        var peer = peer0
+        let oldCallID = peer.invite.headers.callID
+        try await refer(&peer, to: "sip:+15559876543@127.0.0.1")
+        let invite = try await next(.invite)
+        XCTAssertEqual(invite.uri.user, "+15559876543", "the dialplan's E.164 target")
+        XCTAssertNotEqual(invite.headers.callID, oldCallID, "a new dialog")
+        XCTAssertEqual(seen.responses(202).count, 1, "the REFER is accepted")
+        XCTAssertEqual(seen.notifies(), ["SIP/2.0 100 Trying"])
+        let first = try XCTUnwrap(seen.requests(.notify).first)
+        XCTAssertEqual(first.headers["Event"], "refer;id=\(peer.cseq)")
+        XCTAssertEqual(first.headers["Subscription-State"], "active;expires=60")
+        XCTAssertEqual(first.headers["Content-Type"], "message/sipfrag;version=2.0")
+        XCTAssertEqual(first.headers.callID, oldCallID, "in the referrer's dialog")
+
+        try await env.deliver(sipResponse(to: invite, 180, tag: "new"))
+        _ = await env.settle { [seen] in seen.notifies().count == 2 }
+        try await env.deliver(sipResponse(to: invite, 200, tag: "new", contact: "sip:new@127.0.0.1:5070",
+                                          body: FakeMedia.plain(.sendrecv, port: 32000).text))
+        _ = await env.settle { [seen] in seen.notifies().count == 3 && !seen.requests(.bye).isEmpty }
+        XCTAssertEqual(seen.notifies(), ["SIP/2.0 100 Trying", "SIP/2.0 180 Ringing", "SIP/2.0 200 OK"])
+        XCTAssertEqual(seen.requests(.notify).last?.headers["Subscription-State"], "terminated;reason=noresource")
+        XCTAssertEqual(seen.requests(.ack).first?.headers.callID, invite.headers.callID)
+        XCTAssertEqual(seen.requests(.bye).map(\.headers.callID), [oldCallID], "the referrer's dialog ends")
+        XCTAssertTrue(media.calls.contains("transferOffer"), "\(media.calls)")
+        XCTAssertTrue(media.calls.contains("acceptTransferAnswer 32000"), "\(media.calls)")
+        XCTAssertEqual(alice.said, ["answered"], "the browser hears nothing of it")
+
+        // The new far end is the call now: the browser's hangup reaches it.
+        seen.clear()
+        try await env.onLoop { call.end(reason: "browser hung up") }
+        _ = await env.settle { [seen] in !seen.requests(.bye).isEmpty }
+        XCTAssertEqual(seen.requests(.bye).map(\.headers.callID), [invite.headers.callID])
+        _ = await env.settle { media.isClosed }
+        XCTAssertTrue(media.isClosed)
+    }
+
+    func testATargetTheDialplanRefusesIsReportedAndTheCallGoesOn() async throws {
+        let (_, peer0, media) = try await answeredCall()
+        var peer = peer0
+        // Alice may not call abroad (the default dialplan's toll-fraud guard).
+        try await refer(&peer, to: "sip:+4930123456@127.0.0.1")
+        _ = await env.settle { [seen] in seen.notifies().count == 2 }
+        XCTAssertEqual(seen.responses(202).count, 1)
+        XCTAssertEqual(seen.notifies().first, "SIP/2.0 100 Trying")
+        XCTAssertTrue(seen.notifies().last?.hasPrefix("SIP/2.0 403") == true, "\(seen.notifies())")
+        XCTAssertTrue(seen.requests(.invite).isEmpty, "nothing goes out")
+        XCTAssertTrue(seen.requests(.bye).isEmpty, "the call stays")
+        XCTAssertFalse(media.calls.contains("transferOffer"))
+        XCTAssertEqual(alice.said, ["answered"])
+    }
+
+    func testTheReferrerMayLeaveAtOnceAndAFailedTransferThenEndsTheCall() async throws {
+        let (_, peer0, _) = try await answeredCall()
+        var peer = peer0
+        try await refer(&peer, to: "sip:+15559876543@127.0.0.1")
+        let invite = try await next(.invite)
+        try await env.deliver(peer.request("BYE"))
+        _ = await env.settle { [seen] in !seen.responses(200).isEmpty }
+        XCTAssertEqual(alice.said, ["answered"], "the call waits for the transfer")
+        try await env.deliver(sipResponse(to: invite, 486, tag: "new"))
+        let alice = self.alice!
+        _ = await env.settle { alice.said.count == 2 }
+        XCTAssertEqual(alice.said, ["answered", "hangup 486"])
+        let env = self.env!
+        _ = await env.settle { env.callsInProgress == 0 }
+        XCTAssertEqual(env.callsInProgress, 0)
+    }
+
+    func testAnAnswerTheMediaCannotTakeIsHungUpAndTheCallGoesOn() async throws {
+        let (_, peer0, media) = try await answeredCall()
+        media.refusals.withLockedValue { $0 = ["transfer"] }
+        var peer = peer0
+        try await refer(&peer, to: "sip:+15559876543@127.0.0.1")
+        let invite = try await next(.invite)
+        try await env.deliver(sipResponse(to: invite, 200, tag: "new", contact: "sip:new@127.0.0.1:5070",
+                                          body: FakeMedia.plain(.sendrecv, port: 32000).text))
+        _ = await env.settle { [seen] in seen.notifies().count == 2 }
+        XCTAssertEqual(seen.notifies().last, "SIP/2.0 488 Not Acceptable Here")
+        XCTAssertEqual(seen.requests(.bye).map(\.headers.callID), [invite.headers.callID], "only the new dialog ends")
+        XCTAssertEqual(alice.said, ["answered"])
+    }
+
+    func testTheBrowserHangingUpDuringTheTransferCancelsIt() async throws {
+        let (call, peer0, _) = try await answeredCall()
+        var peer = peer0
+        try await refer(&peer, to: "sip:+15559876543@127.0.0.1")
+        let invite = try await next(.invite)
+        try await env.deliver(sipResponse(to: invite, 180, tag: "new"))
+        _ = await env.settle { [seen] in seen.notifies().count == 2 }
+        try await env.onLoop { call.end(reason: "browser hung up") }
+        _ = await env.settle { [seen] in !seen.requests(.cancel).isEmpty && !seen.requests(.bye).isEmpty }
+        XCTAssertEqual(seen.requests(.cancel).first?.headers.callID, invite.headers.callID)
+        XCTAssertEqual(seen.requests(.bye).map(\.headers.callID), [peer.invite.headers.callID])
+    }
+
+    func testReferWithoutATargetOrWithReplacesIsRefused() async throws {
+        let (_, peer0, _) = try await answeredCall()
+        var peer = peer0
+        try await env.deliver(peer.request("REFER"))
+        _ = await env.settle { [seen] in !seen.responses(400).isEmpty }
+        XCTAssertEqual(seen.responses(400).first?.reasonPhrase, "Missing Refer-To")
+        try await refer(&peer, to: "sip:bob@127.0.0.1?Replaces=abc%40host%3Bto-tag%3D1%3Bfrom-tag%3D2")
+        _ = await env.settle { [seen] in !seen.responses(501).isEmpty }
+        XCTAssertEqual(seen.responses(501).count, 1, "attended transfer is not taken yet")
+        try await refer(&peer, to: "tel:+15559876543")
+        _ = await env.settle { [seen] in !seen.responses(416).isEmpty }
+        XCTAssertEqual(seen.responses(416).count, 1)
+        XCTAssertTrue(seen.requests(.invite).isEmpty)
+        XCTAssertTrue(seen.requests(.notify).isEmpty)
+        XCTAssertEqual(alice.said, ["answered"])
+    }
+
+    // MARK: helpers
+
+    /// The next request of `method` the gateway sent that no `next` returned yet.
+    func next(_ method: SIPMethod, file: StaticString = #filePath, line: UInt = #line) async throws -> SIPRequest {
+        let seen = self.seen
+        _ = await env.settle { seen.unreturned(method) != nil }
+        let request = try XCTUnwrap(seen.unreturned(method), "no \(method) sent (seen: \(seen.all))", file: file, line: line)
+        seen.returned(method)
+        return request
+    }
+}
+
+/// Everything the gateway sent so far, kept across looks.
+final class Seen: @unchecked Sendable {
+    private let transport: RecordingTransport
+    private let box = SentBox()
+    init(transport: RecordingTransport) { self.transport = transport }
+
+    private func update() { box.add(transport.take()) }
+    private var returnedCount: [String: Int] = [:]
+    func clear() {
+        update()
+        box.messages = []
+        returnedCount = [:]
+    }
+    func unreturned(_ method: SIPMethod) -> SIPRequest? {
+        requests(method).dropFirst(returnedCount[method.rawValue] ?? 0).first
+    }
+    func returned(_ method: SIPMethod) { returnedCount[method.rawValue, default: 0] += 1 }
+    var all: [String] {
+        update()
+        return box.messages.map {
+            switch $0 {
+            case .request(let request): request.method.rawValue
+            case .response(let response): "\(response.statusCode)"
+            }
+        }
+    }
+    func requests(_ method: SIPMethod) -> [SIPRequest] { update(); return box.messages.requests(method) }
+    func responses(_ code: Int) -> [SIPResponse] { update(); return box.messages.responses(code) }
+    /// The sipfrag status lines of our NOTIFYs so far.
+    func notifies() -> [String] {
+        requests(.notify).map { String(decoding: $0.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import XCTest
+
+/// A PBX transfers the browser's call blind (REFER, RFC 3515): sipp answers
+/// alice's call with media toward a port nobody listens on, then REFERs her
+/// to 2002, which the dialplan (run as alice's own call) sends to a second
+/// sipp whose SDP names the test's RTP phone. The PBX sees 202 and the
+/// sipfrag NOTIFYs, ending with 200, and our BYE; the phone behind the new
+/// far end hears the browser's 1 kHz and the browser hears its 440 Hz,
+/// while the browser was told nothing and its SDP never changed.
+final class BlindTransferTests: XCTestCase {
+    func testAPBXTransfersTheBrowserToANumberTheDialplanRoutes() async throws {
+        let pbxPort = try freeUDPAndTCPPort()
+        let targetPort = try freeUDPAndTCPPort()
+        let scripts = FileManager.default.temporaryDirectory.appendingPathComponent("tieline-refer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scripts) }
+        let script = scripts.appendingPathComponent("refer.lua").path
+        try """
+            if call.to == "2001" then
+              call:bridge("sip:2001@127.0.0.1:" .. variables.pbx_port)
+            elseif call.to == "2002" then
+              call:bridge("sip:2002@127.0.0.1:" .. variables.target_port)
+            else
+              call:hangup(403, "not from here")
+            end
+
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        let routing = "{ home_country: \"49\", variables: { pbx_port: \"\(pbxPort)\", target_port: \"\(targetPort)\" } }"
+        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: freePort(udp: true))], browsers: true,
+                                               dialplan: script, routing: routing)
+        let phonePort = freePort(udp: true)
+        let pbx = try SippProcess.uas(port: pbxPort, scenario: scenarioPath("uas_refer"),
+                                      extraArgs: ["-key", "silent_port", "\(freePort(udp: true))", "-key", "refer_to", "2002"])
+        let target = try SippProcess.uas(port: targetPort, scenario: scenarioPath("uas_answer_phone"),
+                                         extraArgs: ["-key", "phone_port", "\(phonePort)", "-key", "hangup_ms", "0"])
+        let result = try await BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice",
+                                                 "--password", "alice-secret", "--phone-port", "\(phonePort)",
+                                                 "--call", "2001", "--hangup-after", "5"])
+        XCTAssertNil(result["error"], "\(result)")
+        let types = BrowserPhone.messageTypes(result)
+        XCTAssertEqual(types.filter { ["answered", "progress", "hangup"].contains($0) }, ["answered"],
+                       "the browser hears of no change: \(types)")
+        BrowserPhone.assertTone(result, "phone_rx", hertz: 1000, tolerance: 20)
+        BrowserPhone.assertTone(result, "browser_rx_last_second", hertz: 440, tolerance: 10)
+        let pbxStatus = try await pbx.wait(timeout: 15)
+        XCTAssertEqual(pbxStatus, 0, "the PBX saw 202, NOTIFYs and our BYE:\n\(pbx.diagnostics)")
+        XCTAssertTrue(pbx.actionLog.contains("first sipfrag: SIP/2.0 100 Trying"), pbx.diagnostics)
+        XCTAssertTrue(pbx.actionLog.contains("sipfrag: SIP/2.0 200 OK"), pbx.diagnostics)
+        let targetStatus = try await target.wait(timeout: 15)
+        XCTAssertEqual(targetStatus, 0, "the target's call ended with the browser's BYE:\n\(target.diagnostics)")
+        XCTAssertTrue(target.messageLog.contains("INVITE sip:2002@127.0.0.1:\(targetPort) SIP/2.0"), target.diagnostics)
+        await fixture.assertNothingLeft(within: 2)
+        await fixture.stop()
+    }
+}
