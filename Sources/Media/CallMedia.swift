@@ -118,6 +118,15 @@ public final class CallMedia {
         phone.setRemote(rtp: rtp, rtcp: rtcp)
     }
 
+    /// Another phone from now on (a transfer): RTP and RTCP go to it and
+    /// only its packets are taken; both directions start a new talkspurt,
+    /// so neither phone nor browser sees a jump in sequence or timestamp.
+    public func replacePhoneRemote(rtp: SocketAddress, rtcp: SocketAddress?, now: Double) {
+        phone.replaceRemote(rtp: rtp, rtcp: rtcp, now: now)
+        bridge?.toPhone.resynchronize()
+        bridge?.toBrowser.resynchronize()
+    }
+
     public func installBridge(_ configuration: BridgeConfiguration) throws {
         bridge = try MediaBridge(configuration, browserSSRC: browserSSRC, phoneSSRC: phoneSSRC)
     }

@@ -53,25 +53,31 @@ final class HoldControl: Sendable {
         guard wanted != state.value.applied else { return report(.success(wanted)) }
         guard let current = target() else { return report(.failure(HoldFailure("the call is not answered"))) }
         state.value.busy = true
-        let box = LoopBound((current, target, report))
-        let (media, address) = (current.media, current.address)
+        // One box per value: Swift 6.3.1 miscompiles a generic struct holding
+        // a tuple with closures (`LoopBound((a, f, g))`) when an escaping
+        // closure reads it back - it over-releases the tuple's objects, here
+        // the call's media session, which was then freed while still in use.
+        let boxedCurrent = LoopBound(current)
+        let boxedTarget = LoopBound(target)
+        let boxedReport = LoopBound(report)
+        let media = current.media
+        let address = current.address
         let loop = self.loop
         Task {
             do {
                 let offer = wanted ? try await media.hold(address: address) : try await media.resume(address: address)
                 loop.execute {
-                    let (current, target, report) = box.value
-                    self.tell(current, offer: Array(offer.serialize().utf8), tries: Self.glareTries) {
+                    self.tell(boxedCurrent.value, offer: Array(offer.serialize().utf8), tries: Self.glareTries) {
                         self.state.value.busy = false
                         self.state.value.applied = wanted
-                        self.advance(target: target, report: report)
+                        self.advance(target: boxedTarget.value, report: boxedReport.value)
                     }
                 }
             } catch {
                 loop.execute {
                     self.state.value.busy = false
                     self.state.value.wanted = self.state.value.applied
-                    box.value.2(.failure(HoldFailure("\(error)")))
+                    boxedReport.value(.failure(HoldFailure("\(error)")))
                 }
             }
         }
