@@ -52,7 +52,7 @@ public final class SIPUserAgent: @unchecked Sendable {
     private var dialogs: [Dialog.ID: Dialog] = [:]
     private var incoming: [ObjectIdentifier: IncomingInvite] = [:]
     private var outgoing: [ObjectIdentifier: OutgoingInvite] = [:]
-    public static let allowedMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
+    public static let allowedMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER"
     /// Option tags of the extensions we implement (Supported, and what a Require may name).
     public static let supportedExtensions = "timer"
     static let knownMethods: Set<String> = [
@@ -226,9 +226,24 @@ public final class SIPUserAgent: @unchecked Sendable {
             if let onInfo = dialog.onInfo { onInfo(transaction) } else { transaction.respond(200) }
         case .options:
             respondToOptions(transaction)
+        case .refer:
+            receiveRefer(transaction, in: dialog)
         default:
             transaction.respond(501, reason: "Not Implemented", headers: [("Allow", Self.allowedMethods)])
         }
+    }
+
+    /// A REFER (RFC 3515): a malformed one is answered here; a sound one
+    /// goes to the dialog's application, or is declined when it takes none.
+    private func receiveRefer(_ transaction: ServerTransaction, in dialog: Dialog) {
+        let refer: IncomingRefer
+        do {
+            refer = try IncomingRefer(transaction: transaction, dialog: dialog)
+        } catch {
+            return transaction.respond(error.statusCode, reason: error.reason)
+        }
+        guard let onRefer = dialog.onRefer else { return refer.reject(603, reason: "Decline") }
+        onRefer(refer)
     }
 
     private func receiveOutOfDialog(_ transaction: ServerTransaction) {
