@@ -6,7 +6,7 @@ extension ConfigLoader {
         "name", "address", "port", "transport", "username", "password", "auth_username", "realm",
         "from_domain", "register", "register_expires_s", "allowed_sources", "verify_tls", "codecs",
         "called_number", "response_timeout_ms", "options_interval_s", "dtmf", "asserted_identity",
-        "session_expires_s",
+        "session_expires_s", "prack",
     ]
 
     static func decodeTrunks(_ items: [Node], context: ConfigContext) throws(ConfigError) -> [TrunkConfig] {
@@ -78,6 +78,7 @@ extension ConfigLoader {
         trunk.optionsInterval = .seconds(try reader.int("options_interval_s", in: 0...3600) ?? 0)
         trunk.dtmf = try reader.choice("dtmf", TrunkConfig.DTMFMode.self) ?? .auto
         trunk.assertedIdentity = try reader.bool("asserted_identity") ?? false
+        trunk.prack = try reader.choice("prack", TrunkConfig.PrackMode.self) ?? .supported
         if let seconds = try reader.int("session_expires_s", in: 0...86400) {
             guard seconds == 0 || seconds >= 90 else {
                 throw context.error(reader.mark(of: "session_expires_s"),

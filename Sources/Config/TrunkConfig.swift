@@ -60,6 +60,11 @@ public struct TrunkConfig: Sendable, Equatable {
     /// even 100 Trying) before the attempt fails over (`response_timeout_ms`).
     public var responseTimeout: Duration = .seconds(3)
     public var dtmf: DTMFMode = .auto
+    /// Reliable provisional responses (RFC 3262) in our INVITEs (`prack`):
+    /// `supported` lets the trunk send them, `required` insists (some
+    /// carriers send early media only to callers that require 100rel).
+    public var prack: PrackMode = .supported
+    public enum PrackMode: String, Sendable, CaseIterable { case off, supported, required }
     /// RFC 4028 session interval asked of the trunk in our INVITEs, in
     /// seconds; 0: none asked (a timer the trunk starts is still followed)
     /// (`session_expires_s`).

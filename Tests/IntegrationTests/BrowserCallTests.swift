@@ -272,6 +272,28 @@ final class BrowserCallEndingTests: XCTestCase {
         await fixture.assertNothingLeft(within: 2)
         await fixture.stop()
     }
+
+    /// A carrier that sends early media only reliably (RFC 3262): the 183
+    /// with Require: 100rel is PRACKed with the right RAck, its early media
+    /// reaches the browser once, and the call goes on to the answer.
+    func testReliableEarlyMediaIsPrackedAndHeard() async throws {
+        let (result, sipp, fixture) = try await call(scenario: "uas_early_media_100rel",
+                                                     peerArguments: ["--hangup-after", "1.5"])
+        let types = BrowserPhone.messageTypes(result)
+        XCTAssertEqual(types.filter { $0 == "progress" }.count, 1, "one progress for one reliable 183: \(types)")
+        guard let progress = types.firstIndex(of: "progress"), let answered = types.firstIndex(of: "answered") else {
+            return XCTFail("\(types)")
+        }
+        XCTAssertLessThan(progress, answered)
+        XCTAssertGreaterThan(result["frames_before_answer"] as? Int ?? 0, 100, "\(result)")
+        BrowserPhone.assertTone(result, "browser_rx", hertz: 440, tolerance: 10)
+        let status = try await sipp.wait(timeout: 15)
+        XCTAssertEqual(status, 0, "\(sipp.diagnostics)")
+        XCTAssertTrue(sipp.actionLog.contains("PRACK RAck  1 1 INVITE for CSeq 1"), sipp.diagnostics)
+        XCTAssertTrue(sipp.actionLog.contains("INVITE offers Supported: timer, 100rel"), sipp.diagnostics)
+        await fixture.assertNothingLeft(within: 2)
+        await fixture.stop()
+    }
 }
 
 /// What the phone side changes in a call, and calls to a user with several

@@ -45,12 +45,14 @@ extension CallEnvironment {
         toURI.port = nil
         let fromUser = callerID ?? trunk.username ?? "tieline"
         let from = NameAddress(uri: SIPURI(scheme: "sip", user: fromUser, host: trunk.fromDomain))
-        return OutgoingInvite.Parameters(
+        var parameters = OutgoingInvite.Parameters(
             requestURI: requestURI, from: from, to: NameAddress(uri: toURI), destination: endpoint,
             body: body, credentials: trunk.credentials, ringTimeout: TimeAmount(config.sip.inviteTimeout),
             responseTimeout: TimeAmount(trunk.responseTimeout),
             sessionTimer: trunk.sessionExpiresSeconds == 0
                 ? .off : .on(SessionTimerPolicy(interval: trunk.sessionExpiresSeconds)))
+        parameters.reliableProvisionals = OutgoingInvite.ReliableProvisionals(rawValue: trunk.prack.rawValue) ?? .supported
+        return parameters
     }
 
     /// A new media endpoint with its first offer/answer step (`prepare`)

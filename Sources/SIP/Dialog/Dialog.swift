@@ -10,6 +10,8 @@ public enum DialogEnd: Sendable, Equatable, CustomStringConvertible {
     case shutdown
     /// We were not the refresher and no refresh came in time (RFC 4028 §10).
     case sessionExpired
+    /// The caller required 100rel and never acknowledged our 1xx (RFC 3262 §3).
+    case noPrack
 
     public var description: String {
         switch self {
@@ -18,6 +20,7 @@ public enum DialogEnd: Sendable, Equatable, CustomStringConvertible {
         case .ackTimeout: "no ACK for 200 OK"
         case .shutdown: "shutdown"
         case .sessionExpired: "session timer expired"
+        case .noPrack: "no PRACK for a reliable provisional response"
         }
     }
 }

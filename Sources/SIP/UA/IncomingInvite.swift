@@ -13,12 +13,25 @@ public final class IncomingInvite: @unchecked Sendable {
     /// The caller cancelled (487 already sent).
     public var onCancelled: (() -> Void)?
     private weak var userAgent: SIPUserAgent?
+    /// RFC 3262: set when the caller requires reliable provisional responses.
+    private let reliable: ReliableProvisionals?
+    /// An answer whose 2xx waits for a PRACK (RFC 3262 §3).
+    private var heldDialog: Dialog?
 
     init(userAgent: SIPUserAgent, transaction: ServerTransaction) {
         self.userAgent = userAgent
         self.transaction = transaction
         self.request = transaction.request
+        if transaction.request.headers.names("100rel") {
+            reliable = ReliableProvisionals(transaction: transaction, transactions: userAgent.transactions)
+        } else {
+            reliable = nil
+        }
+        reliable?.onGiveUp = { [weak self] in self?.noPrack() }
     }
+
+    /// Whether the caller asked for 100rel: our 1xx are then sent reliably.
+    public var sendsReliableProvisionals: Bool { reliable != nil }
 
     public var source: SIPEndpoint { transaction.source }
 
@@ -31,6 +44,7 @@ public final class IncomingInvite: @unchecked Sendable {
             response.headers.add("Content-Type", contentType)
             response.body = body
         }
+        if let reliable { return reliable.send(response) }
         transaction.respond(response)
     }
 
@@ -72,29 +86,70 @@ public final class IncomingInvite: @unchecked Sendable {
         userAgent.addDialog(dialog)
         if !body.isEmpty { dialog.localDescription = (body, contentType) }
         dialog.notePeerAllow(request.headers)
-        transaction.respond(response)
-        dialog.startAnswerRetransmission(SIPTransportLayer.buffer(.response(response)),
-                                         cseq: request.headers.cseq?.sequence ?? 0, timers: userAgent.transactions.timers)
-        if let timerAnswer {
-            dialog.sessionPolicy = sessionLimits
-            dialog.startSessionTimer(timerAnswer.timer)
+        let sendAnswer = { [weak self, weak dialog, weak userAgent] in
+            guard let self, let dialog, let userAgent, !dialog.isTerminated else { return }
+            self.heldDialog = nil
+            if let prackSeq = self.reliable?.lastPrackSeq { dialog.remoteSeq = max(dialog.remoteSeq ?? 0, prackSeq) }
+            self.transaction.respond(response)
+            dialog.startAnswerRetransmission(SIPTransportLayer.buffer(.response(response)),
+                                             cseq: self.request.headers.cseq?.sequence ?? 0,
+                                             timers: userAgent.transactions.timers)
+            if let timerAnswer {
+                dialog.sessionPolicy = sessionLimits
+                dialog.startSessionTimer(timerAnswer.timer)
+            }
+            userAgent.removeIncoming(self)
         }
-        userAgent.removeIncoming(self)
+        if let reliable {
+            // Kept known to the user agent until the 2xx is out, so the PRACK finds us.
+            heldDialog = dialog
+            reliable.answerWhenAllowed(sendAnswer)
+        } else {
+            sendAnswer()
+        }
         return dialog
+    }
+
+    /// A PRACK for one of our reliable 1xx (RFC 3262 §3).
+    func receivePrack(_ prack: ServerTransaction) {
+        guard let reliable else { return prack.respond(481, reason: "Call/Transaction Does Not Exist") }
+        reliable.receive(prack, inviteSeq: request.headers.cseq?.sequence ?? 0)
+    }
+
+    /// A reliable 1xx was never acknowledged (§3): 504, and a held answer's dialog ends.
+    private func noPrack() {
+        if let dialog = heldDialog {
+            heldDialog = nil
+            transaction.respond(504, reason: "Server Time-out", toTag: localTag)
+            dialog.terminate(.noPrack)
+            userAgent?.removeIncoming(self)
+            return
+        }
+        reject(504, reason: "Server Time-out")
     }
 
     public func reject(_ statusCode: Int, reason: String? = nil, headers extra: [(String, String)] = []) {
         guard state == .pending else { return }
         state = .rejected
         onCancelled = nil
+        reliable?.stop()
         transaction.respond(statusCode, reason: reason, toTag: localTag, headers: extra)
         userAgent?.removeIncoming(self)
     }
 
     /// CANCEL arrived before a final response (§9.2): 487 and done.
     func cancelled() {
+        if let dialog = heldDialog {
+            // Cancelled while the 2xx waited for a PRACK: that 2xx never goes.
+            heldDialog = nil
+            reliable?.stop()
+            transaction.respond(487, reason: "Request Terminated", toTag: localTag)
+            userAgent?.removeIncoming(self)
+            return dialog.terminate(.remoteBye)
+        }
         guard state == .pending else { return }
         state = .cancelled
+        reliable?.stop()
         transaction.respond(487, reason: "Request Terminated", toTag: localTag)
         userAgent?.removeIncoming(self)
         let callback = onCancelled

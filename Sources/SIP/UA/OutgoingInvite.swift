@@ -41,6 +41,10 @@ public final class OutgoingInvite: @unchecked Sendable {
         case failed(CallFailure)
     }
 
+    /// RFC 3262 toward this peer: `supported` lets it send reliable 1xx,
+    /// `required` insists (some carriers send early media only then).
+    public enum ReliableProvisionals: String, Sendable { case off, supported, required }
+
     public struct Parameters: Sendable {
         public var requestURI: SIPURI
         public var from: NameAddress
@@ -58,6 +62,8 @@ public final class OutgoingInvite: @unchecked Sendable {
         public var responseTimeout: TimeAmount?
         /// Session timer (RFC 4028) for this call, e.g. a trunk's own interval.
         public var sessionTimer: SessionTimerSetting
+        /// 100rel in our INVITE (RFC 3262 §4).
+        public var reliableProvisionals: ReliableProvisionals = .supported
 
         public init(requestURI: SIPURI, from: NameAddress, to: NameAddress, destination: SIPEndpoint,
                     body: [UInt8] = [], contentType: String = "application/sdp",
@@ -99,6 +105,11 @@ public final class OutgoingInvite: @unchecked Sendable {
     /// What we ask for (RFC 4028 §7.1), raised once by a 422 (§7.3).
     private var sessionPolicy: SessionTimerPolicy?
     private var raisedForMinSE = false
+    /// RFC 3262 §4, per early dialog (the 1xx's To tag): the RSeq last
+    /// acknowledged, and the requests (PRACKs) made in it.
+    private var earlyDialogs: [String: (rseq: UInt32, dialog: Dialog)] = [:]
+    /// The highest CSeq number used so far, PRACKs included.
+    private var highestSeq: UInt32 = 1
 
     init(userAgent: SIPUserAgent, parameters: Parameters, onEvent: @escaping (Event) -> Void) {
         self.userAgent = userAgent
@@ -129,6 +140,7 @@ public final class OutgoingInvite: @unchecked Sendable {
 
     private func sendInvite() {
         guard let userAgent else { return }
+        earlyDialogs = [:]  // a new INVITE: its reliable 1xx count afresh
         var headers = SIPHeaders()
         headers.add("Max-Forwards", "70")
         var from = parameters.from
@@ -141,6 +153,11 @@ public final class OutgoingInvite: @unchecked Sendable {
         headers.add("Allow", SIPUserAgent.allowedMethods)
         for (name, value) in parameters.headers { headers.add(name, value) }
         if let sessionPolicy { Self.addSessionTimer(sessionPolicy, to: &headers) }
+        switch parameters.reliableProvisionals {
+        case .off: break
+        case .supported: Self.addOptionTag("100rel", to: "Supported", in: &headers)
+        case .required: Self.addOptionTag("100rel", to: "Require", in: &headers)
+        }
         for authorization in authorizations { headers.add(authorization.name, authorization.value) }
         if !parameters.body.isEmpty { headers.add("Content-Type", parameters.contentType) }
         var request = SIPRequest(method: .invite, uri: parameters.requestURI, headers: headers, body: parameters.body)
@@ -170,7 +187,9 @@ public final class OutgoingInvite: @unchecked Sendable {
             gotProvisional = true
             responseTimer?.cancel()
             if cancelRequested && !cancelSent { sendCancel() }
-            if code > 100, !finished { onEvent?(.provisional(response)) }
+            guard code > 100, !finished else { return }
+            if response.headers.names("100rel"), !acknowledgeReliable(response) { return }
+            onEvent?(.provisional(response))
         case 200..<300:
             answered(response)
         case 401, 407:
@@ -204,7 +223,8 @@ public final class OutgoingInvite: @unchecked Sendable {
                                                     username: credentials.username, password: credentials.password,
                                                     body: request.body) else { return false }
         authorizations.append((challenge.realm, authorizationName, value, challenge.nonce))
-        cseq += 1
+        cseq = max(cseq, highestSeq) + 1
+        highestSeq = cseq
         sendInvite()
         return true
     }
@@ -214,12 +234,44 @@ public final class OutgoingInvite: @unchecked Sendable {
     /// to the UAS, so a trunk that insists on refreshing itself (many SBCs
     /// do) can, and the dialog follows whatever the 2xx says.
     private static func addSessionTimer(_ policy: SessionTimerPolicy, to headers: inout SIPHeaders) {
-        var supported = headers.all("Supported")
-        if !supported.contains(where: { $0.lowercased() == "timer" }) { supported.append("timer") }
-        headers.set("Supported", supported.joined(separator: ", "))
+        addOptionTag("timer", to: "Supported", in: &headers)
         guard !headers.contains("Session-Expires") else { return }  // the application chose its own
         headers.add("Session-Expires", "\(policy.interval)")
         headers.add("Min-SE", "\(policy.minSE)")
+    }
+
+    private static func addOptionTag(_ tag: String, to name: String, in headers: inout SIPHeaders) {
+        var tags = headers.all(name)
+        if !tags.contains(where: { $0.lowercased() == tag }) { tags.append(tag) }
+        headers.set(name, tags.joined(separator: ", "))
+    }
+
+    /// A reliable 1xx (RFC 3262 §4): PRACKed once, in its early dialog, and
+    /// passed on; a retransmission or one out of order is dropped (false).
+    /// One without a valid RSeq is taken as an unreliable 1xx.
+    private func acknowledgeReliable(_ response: SIPResponse) -> Bool {
+        guard let userAgent, let rseq = response.headers.rseq, let to = response.headers.to, let tag = to.tag
+        else { return true }
+        let early: Dialog
+        if let known = earlyDialogs[tag] {
+            guard rseq == known.rseq &+ 1 else { return false }
+            early = known.dialog
+        } else {
+            var from = parameters.from
+            from.parameters.set("tag", localTag)
+            early = Dialog(
+                id: Dialog.ID(callID: callID, localTag: localTag, remoteTag: tag), isCaller: true,
+                local: from, remote: to, remoteTarget: response.headers.contacts.first?.uri ?? parameters.requestURI,
+                routeSet: response.headers.recordRoutes.reversed(), localSeq: max(cseq, highestSeq), remoteSeq: nil,
+                peer: parameters.destination, userAgent: userAgent)
+        }
+        earlyDialogs[tag] = (rseq, early)
+        var prack = early.makeRequest(.prack)
+        highestSeq = max(highestSeq, early.localSeq)
+        prack.headers.add("RAck", "\(rseq) \(cseq) INVITE")
+        userAgent.stampVia(&prack, transport: parameters.destination.transport)
+        early.withNextHop { [weak userAgent] hop in userAgent?.transactions.send(prack, to: hop) { _ in } }
+        return true
     }
 
     /// A 422 (RFC 4028 §7.3): once, a new INVITE with the next CSeq asking
@@ -229,7 +281,8 @@ public final class OutgoingInvite: @unchecked Sendable {
               demanded > policy.interval else { return false }
         raisedForMinSE = true
         sessionPolicy = policy.raised(toMinSE: demanded)
-        cseq += 1
+        cseq = max(cseq, highestSeq) + 1
+        highestSeq = cseq
         sendInvite()
         return true
     }
@@ -277,7 +330,7 @@ public final class OutgoingInvite: @unchecked Sendable {
             isCaller: true, local: from, remote: to,
             remoteTarget: response.headers.contacts.first?.uri ?? parameters.requestURI,
             routeSet: response.headers.recordRoutes.reversed(),  // §12.1.2: reversed for the UAC
-            localSeq: cseq, remoteSeq: nil, peer: parameters.destination, userAgent: userAgent)
+            localSeq: max(cseq, highestSeq), remoteSeq: nil, peer: parameters.destination, userAgent: userAgent)
         userAgent.addDialog(dialog)
         // §13.2.2.4: the ACK is a new transaction-less request with the INVITE's CSeq number.
         var ack = dialog.makeRequest(.ack)

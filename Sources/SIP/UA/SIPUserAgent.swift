@@ -52,9 +52,9 @@ public final class SIPUserAgent: @unchecked Sendable {
     private var dialogs: [Dialog.ID: Dialog] = [:]
     private var incoming: [ObjectIdentifier: IncomingInvite] = [:]
     private var outgoing: [ObjectIdentifier: OutgoingInvite] = [:]
-    public static let allowedMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER"
+    public static let allowedMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, PRACK"
     /// Option tags of the extensions we implement (Supported, and what a Require may name).
-    public static let supportedExtensions = "timer"
+    public static let supportedExtensions = "timer, 100rel"
     static let knownMethods: Set<String> = [
         "REGISTER", "SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE", "REFER", "INFO", "UPDATE", "PRACK",
     ]
@@ -205,6 +205,10 @@ public final class SIPUserAgent: @unchecked Sendable {
 
     private func receiveInDialog(_ transaction: ServerTransaction) {
         let request = transaction.request
+        if request.method == .prack, let session = incomingInvite(acknowledgedBy: request) {
+            // RFC 3262 §3: the INVITE is still ours to answer (or its 2xx waits for this).
+            return session.receivePrack(transaction)
+        }
         guard let id = dialogID(ofIncoming: request), let dialog = dialogs[id] else {
             transaction.respond(481, reason: "Call/Transaction Does Not Exist")
             return
@@ -228,6 +232,9 @@ public final class SIPUserAgent: @unchecked Sendable {
             respondToOptions(transaction)
         case .refer:
             receiveRefer(transaction, in: dialog)
+        case .prack:
+            // A PRACK after our 2xx (it crossed it, or its 1xx was retransmitted late).
+            transaction.respond(200)
         default:
             transaction.respond(501, reason: "Not Implemented", headers: [("Allow", Self.allowedMethods)])
         }
@@ -316,6 +323,12 @@ public final class SIPUserAgent: @unchecked Sendable {
               let dialog = dialogs[Dialog.ID(callID: callID, localTag: local, remoteTag: remote)],
               dialog.ack?.cseq == cseq.sequence else { return nil }
         return dialog
+    }
+
+    /// The INVITE we have not finished answering that a PRACK names (Call-ID, our To tag).
+    private func incomingInvite(acknowledgedBy prack: SIPRequest) -> IncomingInvite? {
+        guard let callID = prack.headers.callID, let tag = prack.headers.to?.tag else { return nil }
+        return incoming.values.first { $0.localTag == tag && $0.request.headers.callID == callID }
     }
 
     private func dialogID(ofIncoming request: SIPRequest) -> Dialog.ID? {

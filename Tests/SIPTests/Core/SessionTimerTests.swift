@@ -59,7 +59,7 @@ import Testing
         let h = SIPCoreHarness()
         _ = placeCall(h, headers: [("Supported", "replaces")])
         let invite = try #require(h.requests(h.transport.take(), .invite).first)
-        #expect(invite.headers.all("Supported") == ["replaces", "timer"])
+        #expect(invite.headers.all("Supported") == ["replaces", "timer", "100rel"])
         #expect(invite.headers.filter { $0.name == "Supported" }.count == 1, "merged into one field")
         #expect(invite.headers["Session-Expires"] == "1800", "no refresher: the UAS chooses")
         #expect(invite.headers.minSE == 90)
@@ -186,9 +186,9 @@ import Testing
         #expect(h.responses(h.transport.take(), 420).isEmpty)
         script.callID = "core-test-2"
         h.deliver(script.request("INVITE", cseq: 1, branch: "inv2", body: PeerDialogScript.sdp,
-                                 headers: ["Require: timer, 100rel"]))
+                                 headers: ["Require: timer, precondition"]))
         let refused = try #require(h.responses(h.transport.take(), 420).first)
-        #expect(refused.headers["Unsupported"] == "100rel")
+        #expect(refused.headers["Unsupported"] == "precondition")
         #expect(invites == 1)
     }
 
