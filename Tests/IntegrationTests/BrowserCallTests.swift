@@ -98,6 +98,37 @@ final class BrowserCallTests: XCTestCase {
         await fixture.stop()
     }
 
+    /// A PBX that calls without SDP and requires 100rel: the browser rings
+    /// with the gateway's WebRTC offer as always; toward the PBX the 180 is
+    /// reliable and PRACKed, the 200 carries the gateway's offer in the
+    /// trunk's codecs, the ACK's answer points the phone side at the RTP
+    /// phone, and the tones go both ways.
+    func testALateOfferWith100relFromAPBXReachesTheBrowser() async throws {
+        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: 5999)], browsers: true)
+        let phonePort = freePort(udp: true)
+        async let browser = BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice",
+                                              "--password", "alice-secret", "--phone-port", "\(phonePort)",
+                                              "--answer", "--answer-delay", "1"])
+        try await waitForLogin(fixture)
+        let sipp = try SippProcess.uac(target: "127.0.0.1:\(fixture.udpPort)", port: try freeUDPAndTCPPort(),
+                                       scenario: scenarioPath("uac_late_offer_100rel"), durationMilliseconds: 3000,
+                                       extraArgs: ["-s", "alice", "-key", "phone_port", "\(phonePort)"])
+        let result = try await browser
+        XCTAssertNil(result["error"], "\(result)")
+        XCTAssertEqual((result["incoming"] as? [String: Any])?["from"] as? String, "+15550002222", "\(result)")
+        XCTAssertEqual((result["ended"] as? [String: Any])?["code"] as? Int, 200, "\(result)")
+        BrowserPhone.assertTone(result, "browser_rx", hertz: 440, tolerance: 10)
+        BrowserPhone.assertTone(result, "phone_rx", hertz: 1000, tolerance: 20)
+        let status = try await sipp.wait(timeout: 20)
+        XCTAssertEqual(status, 0, "\(sipp.diagnostics)")
+        XCTAssertTrue(sipp.actionLog.contains("Require 100rel"), sipp.diagnostics)
+        XCTAssertTrue(sipp.actionLog.contains("PRACK answered: PRACK"), sipp.diagnostics)
+        XCTAssertTrue(sipp.actionLog.contains("offer: m=audio "), sipp.diagnostics)
+        XCTAssertTrue(sipp.actionLog.contains(" 0 8 9 101 in the 200 to the INVITE"), "the trunk's codecs: \(sipp.diagnostics)")
+        await fixture.assertNothingLeft(within: 1)
+        await fixture.stop()
+    }
+
     private func waitForLogin(_ fixture: GatewayFixture) async throws {
         for _ in 0..<200 {
             if fixture.gateway.loggedInUsers.contains("alice") { return }

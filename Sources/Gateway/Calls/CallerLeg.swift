@@ -53,6 +53,10 @@ protocol CallerLeg: AnyObject {
     var dialog: Dialog? { get }
     /// The caller's REFER (a blind transfer of the browser, RFC 3515).
     var onRefer: ((IncomingRefer) -> Void)? { get set }
+    /// An offerless INVITE (late offer): the codecs our offer in the 200
+    /// names, and the answer its ACK brings (empty when it had none).
+    var lateOfferCodecs: [PhoneCodec] { get }
+    var onLateAnswer: (([UInt8]) -> Void)? { get set }
     /// A transfer connected: `dialog` is the far end from now on, and the
     /// caller's own dialog is ended with BYE.
     func transferred(to dialog: Dialog, trunk: TrunkConfig)
@@ -72,6 +76,11 @@ extension CallerLeg {
         get { nil }
         set {}
     }
+    var lateOfferCodecs: [PhoneCodec] { [.pcmu, .pcma, .g722] }
+    var onLateAnswer: (([UInt8]) -> Void)? {
+        get { nil }
+        set {}
+    }
     func transferred(to dialog: Dialog, trunk: TrunkConfig) { dialog.bye() }
 }
 
@@ -85,6 +94,7 @@ final class SIPCallerLeg: CallerLeg {
     private(set) var dialog: Dialog?
     var onDTMF: ((Character) -> Void)?
     var onRefer: ((IncomingRefer) -> Void)?
+    var onLateAnswer: (([UInt8]) -> Void)?
     private var ended: ((String) -> Void)?
     private var reoffer: ((InDialogOffer) -> Void)?
 
@@ -106,6 +116,10 @@ final class SIPCallerLeg: CallerLeg {
     var direction: String { "trunk-to-browser" }
     var mediaPeer: (any MediaEndpoint)? { nil }
     var noAnswer: (code: Int, reason: String?) { (480, "No Answer") }
+    var lateOfferCodecs: [PhoneCodec] {
+        let configured = trunk?.codecs.compactMap { PhoneCodec(name: $0.rawValue) } ?? []
+        return configured.isEmpty ? [.pcmu, .pcma, .g722] : configured
+    }
     var onCancelled: (() -> Void)? {
         get { invite.onCancelled }
         set { invite.onCancelled = newValue }
@@ -120,6 +134,7 @@ final class SIPCallerLeg: CallerLeg {
         self.ended = ended
         self.reoffer = reoffer
         attach(dialog)
+        if invite.isLateOffer { dialog.onAckAnswer = { [weak self] body in self?.onLateAnswer?(body) } }
         return true
     }
 
@@ -167,6 +182,7 @@ final class SIPCallerLeg: CallerLeg {
         ended = nil
         reoffer = nil
         onRefer = nil
+        onLateAnswer = nil
         dialog?.onTerminated = nil
         dialog?.bye()
         dialog = nil

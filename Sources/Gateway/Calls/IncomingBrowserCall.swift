@@ -88,6 +88,7 @@ final class IncomingBrowserCall: CallControl, Sendable {
             if case .talking(let client) = state.value.phase { client.send(.dtmf(call: id, digit: digit)) }
         }
         caller.onRefer = { [self] refer in referred(refer) }
+        caller.onLateAnswer = { [self] body in lateAnswer(body) }
         let connections = environment.connections(of: user)
         guard !connections.isEmpty else {
             return finish(toBrowsers: 480, reason: "", sip: (480, "Temporarily Unavailable"))
@@ -95,11 +96,18 @@ final class IncomingBrowserCall: CallControl, Sendable {
         let offerText = caller.offer
         let address = caller.answerAddress
         let peer = caller.mediaPeer
+        // Late offer (RFC 3261 §13.2.1): an INVITE without SDP gets our
+        // offer in the 200 (the codecs of the caller's trunk) and brings
+        // its answer in the ACK (`SIPCallerLeg.onLateAnswer`).
+        let lateOfferCodecs = offerText.isEmpty ? caller.lateOfferCodecs : nil
         let environment = self.environment
         state.value.makingMedia = true
         Task {
             let prepared = await environment.prepareMedia(near: peer) { media in
                 if let peer { try await media.join(peer) }
+                if let codecs = lateOfferCodecs {
+                    return (media.phoneOffer(address: address, codecs: codecs), media.browserOffer().serialize())
+                }
                 let answer = try await media.answerPhoneOffer(SessionDescription.parse(offerText), address: address)
                 return (answer, media.browserOffer().serialize())
             }
@@ -211,6 +219,25 @@ final class IncomingBrowserCall: CallControl, Sendable {
     }
 
     // The same, on the loop, for any connection (the unit tests' too).
+
+    /// The ACK's answer to our late offer: the phone side starts here. An
+    /// ACK without a usable answer ends the call (RFC 3264 §5: the offer
+    /// was never answered).
+    private func lateAnswer(_ body: [UInt8]) {
+        guard let media = state.value.media else { return }
+        let text = String(validating: body, as: UTF8.self) ?? ""
+        Task {
+            do {
+                try await media.acceptPhoneAnswer(SessionDescription.parse(text))
+            } catch {
+                loop.execute {
+                    self.logger.notice("the ACK brought no usable answer to our offer: \(error)")
+                    self.callerBox.value.hangUp()
+                    self.finish(toBrowsers: 488, reason: "the caller's ACK had no usable answer", sip: nil)
+                }
+            }
+        }
+    }
 
     func browserRinging(_ client: any BrowserConnection) {
         guard case .ringing(var ringing) = state.value.phase, !ringing.sentRinging else { return }
@@ -391,6 +418,7 @@ final class IncomingBrowserCall: CallControl, Sendable {
         caller.onCancelled = nil
         caller.onDTMF = nil
         caller.onRefer = nil
+        caller.onLateAnswer = nil
         logger.info("call ended: \(reason.isEmpty ? "\(sip?.0 ?? 0)" : reason)")
         let status = answered ? 200 : sip?.0 ?? browserCode ?? 487
         let why = reason.isEmpty ? (sip?.1 ?? "") : reason

@@ -90,7 +90,14 @@ extension MediaEndpoint {
             }
             loop.execute {
                 guard let answer else { return box.value.reject(488, reason: "Not Acceptable Here") }
-                box.value.accept(body: Array(answer.serialize().utf8))
+                guard body.isEmpty else { return box.value.accept(body: Array(answer.serialize().utf8)) }
+                // Our 2xx offers; the ACK's answer may name a new address
+                // (a PBX re-points the call after a transfer this way).
+                box.value.accept(body: Array(answer.serialize().utf8)) { [self] ackBody in
+                    guard let text = String(validating: ackBody, as: UTF8.self),
+                          let parsed = try? SessionDescription.parse(text) else { return }
+                    Task { try? await self.acceptPhoneReanswer(parsed) }
+                }
             }
         }
     }

@@ -58,6 +58,11 @@ public final class Dialog: @unchecked Sendable {
     public var onInfo: ((ServerTransaction) -> Void)?
     /// A REFER (RFC 3515), checked; when nil, 603 Decline.
     public var onRefer: ((IncomingRefer) -> Void)?
+    /// The answer in the ACK to a 2xx that carried our offer (late offer:
+    /// an INVITE or re-INVITE without SDP, RFC 3261 §13.2.1, RFC 3264 §4).
+    /// Empty when the ACK had none, a protocol error the application ends
+    /// the call for.
+    public var onAckAnswer: (([UInt8]) -> Void)?
     weak var userAgent: SIPUserAgent?
 
     // UAC: the ACK for the latest 2xx to our INVITE or re-INVITE (by CSeq
@@ -65,6 +70,8 @@ public final class Dialog: @unchecked Sendable {
     var ack: (cseq: UInt32, bytes: ByteBuffer)?
     // UAS: the 2xx to an INVITE or re-INVITE (by CSeq number), retransmitted until its ACK arrives.
     var pendingAnswer: (cseq: UInt32, bytes: ByteBuffer)?
+    /// The CSeq number of a 2xx of ours that carried an offer: its ACK has the answer.
+    var offerInAnswer: UInt32?
     private var answerTimer: Scheduled<Void>?
     private var answerGiveUp: Scheduled<Void>?
     /// In-dialog offer/answer (RFC 3261 §14, RFC 3311): the peer's offer we
@@ -176,6 +183,7 @@ public final class Dialog: @unchecked Sendable {
         onOffer = nil
         onInfo = nil
         onRefer = nil
+        onAckAnswer = nil
         callback?(reason)
     }
 
@@ -207,12 +215,16 @@ public final class Dialog: @unchecked Sendable {
 
     /// An ACK with this CSeq number: the 2xx it acknowledges (or an older
     /// one it supersedes) needs no more retransmission.
-    func ackReceived(cseq: UInt32?) {
+    func ackReceived(cseq: UInt32?, body: [UInt8] = []) {
         guard let pending = pendingAnswer else { return }
         if let cseq, cseq < pending.cseq { return }
         pendingAnswer = nil
         answerTimer?.cancel()
         answerGiveUp?.cancel()
+        if let offered = offerInAnswer, cseq == nil || cseq == offered {
+            offerInAnswer = nil
+            onAckAnswer?(body)
+        }
     }
 
     /// Whether a 2xx still waits for its ACK (tests and leak checks).

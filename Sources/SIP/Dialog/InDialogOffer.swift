@@ -24,8 +24,10 @@ public final class InDialogOffer: @unchecked Sendable {
     public var request: SIPRequest { transaction.request }
     public var method: SIPMethod { request.method }
 
-    /// 200 OK with `body` (our answer, or our offer for an offerless re-INVITE).
-    public func accept(body answer: [UInt8], contentType: String = "application/sdp") {
+    /// 200 OK with `body` (our answer, or our offer for an offerless
+    /// re-INVITE, whose answer the ACK brings to `onAckAnswer`).
+    public func accept(body answer: [UInt8], contentType: String = "application/sdp",
+                       onAckAnswer: (([UInt8]) -> Void)? = nil) {
         guard !isAnswered, let dialog, let userAgent = dialog.userAgent else { return }
         isAnswered = true
         dialog.incomingOffer = nil
@@ -43,6 +45,11 @@ public final class InDialogOffer: @unchecked Sendable {
         }
         transaction.respond(response)
         if method == .invite {
+            // An offerless re-INVITE: our 2xx carries the offer, its ACK the answer.
+            if body.isEmpty, !answer.isEmpty {
+                dialog.offerInAnswer = request.headers.cseq?.sequence ?? 0
+                dialog.onAckAnswer = onAckAnswer
+            }
             dialog.startAnswerRetransmission(SIPTransportLayer.buffer(.response(response)),
                                              cseq: request.headers.cseq?.sequence ?? 0,
                                              timers: userAgent.transactions.timers)

@@ -48,6 +48,10 @@ public final class IncomingInvite: @unchecked Sendable {
         transaction.respond(response)
     }
 
+    /// Whether the INVITE came without an offer (late offer): the body of
+    /// `answer` is then our offer, and the dialog's `onAckAnswer` gets the answer.
+    public var isLateOffer: Bool { request.body.isEmpty }
+
     /// 200 OK with our Contact and the answer; the dialog starts here and the
     /// 2xx is retransmitted until the ACK comes (§13.3.1.4).
     @discardableResult
@@ -85,6 +89,8 @@ public final class IncomingInvite: @unchecked Sendable {
             peer: transaction.replyTo, userAgent: userAgent)
         userAgent.addDialog(dialog)
         if !body.isEmpty { dialog.localDescription = (body, contentType) }
+        // Late offer: no SDP in the INVITE, so ours in the 2xx is the offer.
+        if request.body.isEmpty, !body.isEmpty { dialog.offerInAnswer = request.headers.cseq?.sequence ?? 0 }
         dialog.notePeerAllow(request.headers)
         let sendAnswer = { [weak self, weak dialog, weak userAgent] in
             guard let self, let dialog, let userAgent, !dialog.isTerminated else { return }

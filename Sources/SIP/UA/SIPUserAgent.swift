@@ -189,7 +189,7 @@ public final class SIPUserAgent: @unchecked Sendable {
 
     private func receiveAck(_ ack: SIPRequest) {
         guard let id = dialogID(ofIncoming: ack), let dialog = dialogs[id] else { return }
-        dialog.ackReceived(cseq: ack.headers.cseq?.sequence)
+        dialog.ackReceived(cseq: ack.headers.cseq?.sequence, body: ack.body)
     }
 
     private func receiveCancel(_ transaction: ServerTransaction) {
