@@ -70,13 +70,42 @@ final class IncomingBrowserCallTests: XCTestCase {
         try await assertEnded(status: 488)  // the endpoint made for the offer is closed again
     }
 
-    func testAnInviteWithoutSDPGives488() async throws {
+    /// Late offer (RFC 3261 §13.2.1): the browser rings as always; the 200
+    /// carries our offer and the ACK's answer starts the phone side.
+    func testALateOfferGetsOurOfferInThe200AndItsAckTheAnswer() async throws {
         let bob = env.login("bob")
-        _ = try await callFromTrunk(offer: "")
-        _ = try await response(488)
-        XCTAssertEqual(finalResponses(), [488])
-        XCTAssertTrue(bob.said.isEmpty, "nothing rang")
-        try await assertEnded(status: 488)
+        let call = try await callFromTrunk(offer: "")
+        await waitFor("incoming", from: bob)
+        let media = try onlyMedia()
+        XCTAssertEqual(media.calls, ["phoneOffer", "browserOffer"], "an offer of ours, not an answer")
+        try await answer(call, by: bob)
+        let ok = try await response(200)
+        XCTAssertTrue(String(decoding: ok.body, as: UTF8.self).contains("m=audio"), "our offer in the 200")
+        trunk.ourTag = try XCTUnwrap(ok.headers.to?.tag)
+        try await env.deliver(trunk.ack(body: Self.trunkOffer))
+        let applied = await env.settle { media.calls.last == "acceptPhoneAnswer" }
+        XCTAssertTrue(applied, "\(media.calls)")
+        XCTAssertEqual(bob.said, ["incoming", "answered"])
+        try await env.onLoop { call.left(bob, reason: "browser hung up") }
+        let bye = try await request(.bye)
+        try await env.deliver(sipResponse(to: bye, 200))
+        try await assertEnded(status: 200, answered: true)
+    }
+
+    /// RFC 3264 §5: an ACK without the answer leaves our offer unanswered: BYE.
+    func testALateOfferWhoseAckHasNoAnswerEndsTheCall() async throws {
+        let bob = env.login("bob")
+        let call = try await callFromTrunk(offer: "")
+        await waitFor("incoming", from: bob)
+        try await answer(call, by: bob)
+        let ok = try await response(200)
+        trunk.ourTag = try XCTUnwrap(ok.headers.to?.tag)
+        try await env.deliver(trunk.ack())
+        let bye = try await request(.bye)
+        XCTAssertEqual(bye.headers.callID, TrunkScript.callID)
+        await waitFor("hangup 488", from: bob)
+        try await env.deliver(sipResponse(to: bye, 200))
+        try await assertEnded(status: 200, answered: true)
     }
 
     // MARK: answered
@@ -682,8 +711,8 @@ struct TrunkScript {
     }
 
     /// The ACK of our 2xx to the latest INVITE: a transaction of its own (§13.2.2.4).
-    func ack() -> String {
-        text("ACK", uri: Self.ourContact, branch: Self.branch("ack", cseq), cseq: cseq, toTag: ourTag)
+    func ack(body: String = "") -> String {
+        text("ACK", uri: Self.ourContact, branch: Self.branch("ack", cseq), cseq: cseq, toTag: ourTag, body: body)
     }
 
     /// The ACK of a non-2xx final response to the INVITE numbered `number`: part of
