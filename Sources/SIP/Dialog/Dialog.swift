@@ -78,6 +78,8 @@ public final class Dialog: @unchecked Sendable {
     /// have not answered yet, and ours the peer has not answered.
     var incomingOffer: InDialogOffer?
     var outgoingOffer: OutgoingOffer?
+    /// Our REFER whose NOTIFYs we expect (`OutgoingRefer`).
+    var outgoingRefer: OutgoingRefer?
 
     /// RFC 4028: the session timer in force, if any (`Dialog+SessionTimer`).
     public internal(set) var sessionTimer: SessionTimer?
@@ -177,6 +179,7 @@ public final class Dialog: @unchecked Sendable {
         incomingOffer = nil
         outgoingOffer?.transaction?.terminate()
         outgoingOffer = nil
+        outgoingRefer?.cancel()
         userAgent?.removeDialog(self)
         let callback = onTerminated
         onTerminated = nil

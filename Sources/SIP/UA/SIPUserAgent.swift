@@ -52,7 +52,7 @@ public final class SIPUserAgent: @unchecked Sendable {
     private var dialogs: [Dialog.ID: Dialog] = [:]
     private var incoming: [ObjectIdentifier: IncomingInvite] = [:]
     private var outgoing: [ObjectIdentifier: OutgoingInvite] = [:]
-    public static let allowedMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, PRACK"
+    public static let allowedMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY, PRACK"
     /// Option tags of the extensions we implement (Supported, and what a Require may name).
     public static let supportedExtensions = "timer, 100rel"
     static let knownMethods: Set<String> = [
@@ -232,6 +232,8 @@ public final class SIPUserAgent: @unchecked Sendable {
             respondToOptions(transaction)
         case .refer:
             receiveRefer(transaction, in: dialog)
+        case .notify:
+            dialog.receiveNotify(transaction)
         case .prack:
             // A PRACK after our 2xx (it crossed it, or its 1xx was retransmitted late).
             transaction.respond(200)

@@ -14,13 +14,16 @@ public enum ClientMessage: Equatable, Sendable {
     case reject(call: String, code: Int)
     /// An addition to version 1 (docs/signaling.md): old clients never send it.
     case hold(call: String, held: Bool)
+    /// An addition to version 1: hand the far end of an answered call to
+    /// `to` (a number or user, as in `call`) and leave it (blind transfer).
+    case transfer(call: String, to: String)
 
     /// The call id the message names, if any.
     public var callID: String? {
         switch self {
         case .login, .ping: nil
         case .call(let id, _, _, _): id
-        case .hold(let call, _): call
+        case .hold(let call, _), .transfer(let call, _): call
         case .hangup(let call), .dtmf(let call, _, _), .candidate(let call, _), .ringing(let call),
              .answer(let call, _), .reject(let call, _): call
         }
@@ -76,6 +79,13 @@ public enum ClientMessage: Equatable, Sendable {
             return .answer(call: id, sdp: try fields.string("sdp", call: id))
         case "hold", "unhold":
             return .hold(call: try fields.callID(), held: type == "hold")
+        case "transfer":
+            let id = try fields.callID()
+            let to = try fields.string("to", call: id)
+            guard !to.isEmpty, to.utf8.count <= 256 else {
+                throw SignalingError(400, "'to' must be 1 to 256 characters", call: id)
+            }
+            return .transfer(call: id, to: to)
         case "reject":
             let id = try fields.callID()
             let code = try fields.optionalInt("code", call: id) ?? 486

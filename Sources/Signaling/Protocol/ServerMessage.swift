@@ -14,13 +14,17 @@ public enum ServerMessage: Equatable, Sendable {
     case incoming(call: String, from: String, fromName: String?, to: String, sdp: String)
     /// `held` or `unheld`: the answer to `hold` or `unhold` (additions to version 1).
     case held(call: String, held: Bool)
+    /// `transferred`: the far end accepted and completed the browser's
+    /// `transfer`; a `hangup` (200) follows (an addition to version 1).
+    case transferred(call: String)
 
     public var call: String? {
         switch self {
         case .welcome, .pong: nil
         case .error(_, _, let call): call
         case .trying(let call), .ringing(let call), .progress(let call, _), .answered(let call, _),
-             .hangup(let call, _, _), .dtmf(let call, _), .incoming(let call, _, _, _, _), .held(let call, _): call
+             .hangup(let call, _, _), .dtmf(let call, _), .incoming(let call, _, _, _, _), .held(let call, _),
+             .transferred(let call): call
         }
     }
 
@@ -71,6 +75,9 @@ public enum ServerMessage: Equatable, Sendable {
             writer.add("sdp", sdp)
         case .held(let call, let held):
             writer.add("type", held ? "held" : "unheld")
+            writer.add("call", call)
+        case .transferred(let call):
+            writer.add("type", "transferred")
             writer.add("call", call)
         }
         return writer.text

@@ -57,6 +57,10 @@ public protocol CallControl: AnyObject, Sendable {
     /// `hold` (true) or `unhold` (false) on a call whose media flows; the
     /// backend answers `held`/`unheld` once the far end was told, or an error.
     func clientHold(_ held: Bool, from client: SignalingClient)
+    /// `transfer` on an answered call: the backend answers `transferred`
+    /// and `hangup` once the far end took the call elsewhere, or an error
+    /// (the call goes on).
+    func clientTransfer(to target: String, from client: SignalingClient)
 }
 
 extension CallControl {
@@ -66,5 +70,8 @@ extension CallControl {
     public func clientReject(_ code: Int, from client: SignalingClient) {}
     public func clientHold(_ held: Bool, from client: SignalingClient) {
         client.send(.error(code: 501, reason: "this call cannot be held", call: nil))
+    }
+    public func clientTransfer(to target: String, from client: SignalingClient) {
+        client.send(.error(code: 501, reason: "this call cannot be transferred", call: nil))
     }
 }

@@ -160,6 +160,13 @@ public final class SignalingClient: Sendable, CustomStringConvertible {
                 return
             }
             entry.control.clientHold(held, from: self)
+        case .transfer(let id, let target):
+            guard let entry = existing(id) else { return }
+            guard entry.mediaFlowing else {
+                send(.error(code: 400, reason: "a call is transferred once it is answered", call: id))
+                return
+            }
+            entry.control.clientTransfer(to: target, from: self)
         }
     }
 
