@@ -54,3 +54,52 @@ final class BlindTransferTests: XCTestCase {
         await fixture.stop()
     }
 }
+
+/// The browser transfers its call blind (`transfer`, an addition to the
+/// protocol): alice calls 2001 at a PBX and, talking, asks for 2002; the
+/// dialplan (run as her call) sends 2002 to a SIP URI, which the REFER to
+/// the PBX names. The PBX answers 202 and NOTIFYs 100 then 200; alice hears
+/// `transferred` and `hangup` 200, the PBX our BYE.
+final class BrowserTransferTests: XCTestCase {
+    func testTheBrowserTransfersItsCallThroughThePBX() async throws {
+        let pbxPort = try freeUDPAndTCPPort()
+        let targetPort = freePort(udp: true)
+        let scripts = FileManager.default.temporaryDirectory.appendingPathComponent("tieline-xfer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scripts) }
+        let script = scripts.appendingPathComponent("transfer.lua").path
+        try """
+            if call.to == "2001" then
+              call:bridge("sip:2001@127.0.0.1:" .. variables.pbx_port)
+            elseif call.to == "2002" then
+              call:bridge("sip:2002@127.0.0.1:" .. variables.target_port)
+            else
+              call:hangup(403, "not from here")
+            end
+
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        let routing = "{ home_country: \"49\", variables: { pbx_port: \"\(pbxPort)\", target_port: \"\(targetPort)\" } }"
+        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: freePort(udp: true))], browsers: true,
+                                               dialplan: script, routing: routing)
+        let phonePort = freePort(udp: true)
+        let pbx = try SippProcess.uas(port: pbxPort, scenario: scenarioPath("uas_accepts_refer"),
+                                      extraArgs: ["-key", "phone_port", "\(phonePort)"])
+        let result = try await BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice",
+                                                 "--password", "alice-secret", "--phone-port", "\(phonePort)",
+                                                 "--call", "2001", "--transfer-to", "2002", "--transfer-at", "2"])
+        XCTAssertNil(result["error"], "\(result)")
+        let types = BrowserPhone.messageTypes(result)
+        XCTAssertEqual(types.filter { ["answered", "transferred", "hangup", "error"].contains($0) },
+                       ["answered", "transferred", "hangup"], "\(types)")
+        let ended = result["ended"] as? [String: Any]
+        XCTAssertEqual(ended?["code"] as? Int, 200, "\(result)")
+        XCTAssertEqual(ended?["reason"] as? String, "transferred", "\(result)")
+        BrowserPhone.assertTone(result, "browser_rx", hertz: 440, tolerance: 10)
+        BrowserPhone.assertTone(result, "phone_rx", hertz: 1000, tolerance: 20)
+        let pbxStatus = try await pbx.wait(timeout: 15)
+        XCTAssertEqual(pbxStatus, 0, "the PBX got the REFER, its NOTIFYs 200, and our BYE:\n\(pbx.diagnostics)")
+        XCTAssertTrue(pbx.actionLog.contains("refer to: sip:2002@127.0.0.1:\(targetPort)"), pbx.diagnostics)
+        await fixture.assertNothingLeft(within: 2)
+        await fixture.stop()
+    }
+}

@@ -74,7 +74,7 @@ extension BrowserOriginatedCall {
             case .provisional(let response):
                 provisional(response)
             case .answered(let response, let dialog):
-                answered(response, dialog: dialog, dtmf: trunk.dtmf)
+                answered(response, dialog: dialog, trunk: trunk)
             case .failed(let failure) where failure.noResponse:
                 // Said plainly, for the browser and the record: the trunk was silent.
                 let silence = TimeAmount(trunk.responseTimeout).nanoseconds / 1_000_000
@@ -97,9 +97,9 @@ extension BrowserOriginatedCall {
         }
     }
 
-    private func answered(_ response: SIPResponse, dialog: Dialog, dtmf: TrunkConfig.DTMFMode) {
+    private func answered(_ response: SIPResponse, dialog: Dialog, trunk: TrunkConfig) {
         guard !isEnded else { return dialog.bye() }
-        talk(to: dialog, dtmf: dtmf)
+        talk(to: dialog, trunk: trunk)
         state.value.wasAnswered = true
         state.value.recorder?.routed(to: nil, trunk: nil, sipCallID: dialog.callID)
         state.value.recorder?.answered()
@@ -110,9 +110,10 @@ extension BrowserOriginatedCall {
 
     /// The trunk's dialog becomes the far end (after an answer, or a
     /// transfer): its digits, its offers, its REFER and its end.
-    func talk(to dialog: Dialog, dtmf: TrunkConfig.DTMFMode) {
+    func talk(to dialog: Dialog, trunk: TrunkConfig) {
         state.value.phase = .talking(.trunk(dialog))
-        state.value.trunkDTMF = dtmf
+        state.value.farEndTrunk = trunk
+        state.value.trunkDTMF = trunk.dtmf
         dialog.takeInfoDTMF { [self] digit in
             guard !isEnded else { return }
             client.send(.dtmf(call: request.id, digit: digit))
@@ -133,6 +134,8 @@ extension BrowserOriginatedCall {
             logger.info("the referrer left (\(reason)); the transfer goes on")
             return
         }
+        // The transferee may hang up on us before its final NOTIFY (RFC 5589 §6).
+        if state.value.referAccepted { return transferredAway() }
         finish(code: 200, reason: reason == .remoteBye ? "the far end hung up" : "\(reason)")
     }
 
@@ -160,7 +163,7 @@ extension BrowserOriginatedCall {
             old.onRefer = nil
             old.onOffer = nil
             old.bye()
-            talk(to: connected.dialog, dtmf: connected.trunk.dtmf)
+            talk(to: connected.dialog, trunk: connected.trunk)
             state.value.recorder?.routed(to: nil, trunk: nil, sipCallID: connected.dialog.callID)
         case .failure(let failure):
             // The referrer may still be there (it takes the call back); if it left, so does the call.

@@ -72,6 +72,11 @@ final class BrowserOriginatedCall: CallControl, Sendable {
         var trunkDTMF = TrunkConfig.DTMFMode.auto
         /// A transfer the trunk asked for (REFER), under way.
         var transfer: BlindTransfer?
+        /// The trunk the far end is on (for the browser's `transfer`).
+        var farEndTrunk: TrunkConfig?
+        /// The browser's own `transfer`: our REFER to the far end, and whether it was accepted.
+        var referOut: OutgoingRefer?
+        var referAccepted = false
     }
 
     static let maximumAttempts = 16
@@ -283,6 +288,55 @@ final class BrowserOriginatedCall: CallControl, Sendable {
         })
     }
 
+    func clientTransfer(to target: String, from client: SignalingClient) {
+        loop.execute { self.browserTransfer(to: target) }
+    }
+
+    /// `transfer`: the far end on a trunk is asked (REFER) to call the
+    /// target, which the dialplan routes first as this user's call.
+    func browserTransfer(to number: String) {
+        guard case .talking(let farEnd) = state.value.phase else {
+            return client.send(.error(code: 400, reason: "a call is transferred once it is answered", call: request.id))
+        }
+        guard case .trunk(let dialog) = farEnd, let trunk = state.value.farEndTrunk else {
+            return client.send(.error(code: 501, reason: "only a call to a trunk can be transferred", call: request.id))
+        }
+        guard state.value.transfer == nil, state.value.referOut == nil else {
+            return client.send(.error(code: 491, reason: "a transfer is already under way", call: request.id))
+        }
+        let target = BrowserTransfer.referTarget(environment: environment, user: request.user,
+                                                 callID: "\(request.user)/\(request.id)", number: number,
+                                                 trunk: trunk, logger: logger)
+        guard case .success(let uri) = target else {
+            if case .failure(let failure) = target {
+                client.send(.error(code: failure.code, reason: "cannot transfer: \(failure.reason)", call: request.id))
+            }
+            return
+        }
+        state.value.referOut = BrowserTransfer.refer(dialog, to: uri, logger: logger, accepted: { [self] in
+            state.value.referAccepted = true
+        }, done: { [self] result in
+            state.value.referOut = nil
+            guard !isEnded else { return }
+            switch result {
+            case .success:
+                transferredAway()
+            case .failure(let failure):
+                state.value.referAccepted = false
+                client.send(.error(code: failure.code, reason: "the transfer failed: \(failure.reason)", call: request.id))
+            }
+        })
+    }
+
+    /// The far end took the call elsewhere: the browser is told and leaves it.
+    func transferredAway() {
+        guard !isEnded else { return }
+        state.value.referAccepted = false
+        logger.info("transferred away by the browser")
+        client.send(.transferred(call: request.id))
+        finish(code: 200, reason: "transferred", sendBye: true)
+    }
+
     /// The browser ended the call: CANCEL before the answer, BYE after; no `hangup` goes back.
     func end(reason: String) {
         guard !isEnded else { return }
@@ -305,6 +359,8 @@ final class BrowserOriginatedCall: CallControl, Sendable {
         state.value.phase = .ended
         state.value.transfer?.cancel()
         state.value.transfer = nil
+        state.value.referOut?.cancel()
+        state.value.referOut = nil
         switch phase {
         case .dialing(let invite) where sendBye: invite.cancel()
         case .talking(.trunk(let dialog)) where sendBye: dialog.bye()

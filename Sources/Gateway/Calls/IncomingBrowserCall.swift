@@ -43,6 +43,9 @@ final class IncomingBrowserCall: CallControl, Sendable {
         var deferredEnd: (status: Int, reason: String)?
         /// A transfer the caller asked for (REFER), under way.
         var transfer: BlindTransfer?
+        /// The browser's own `transfer`: our REFER to the caller, and whether it was accepted.
+        var referOut: OutgoingRefer?
+        var referAccepted = false
     }
 
     let environment: any CallEnvironment
@@ -191,6 +194,56 @@ final class IncomingBrowserCall: CallControl, Sendable {
         })
     }
 
+    func clientTransfer(to target: String, from client: SignalingClient) {
+        loop.execute { self.browserTransfer(to: target, by: client) }
+    }
+
+    /// The answering browser's `transfer`: the caller's side is asked
+    /// (REFER) to call the target, which the dialplan routes first.
+    func browserTransfer(to number: String, by client: any BrowserConnection) {
+        guard case .talking(let answering) = state.value.phase, answering === client else {
+            return client.send(.error(code: 400, reason: "only the answering connection transfers the call", call: id))
+        }
+        let caller = callerBox.value
+        guard let dialog = caller.dialog, let trunk = (caller as? SIPCallerLeg)?.trunk else {
+            return client.send(.error(code: 501, reason: "only a call from a trunk can be transferred", call: id))
+        }
+        guard state.value.transfer == nil, state.value.referOut == nil else {
+            return client.send(.error(code: 491, reason: "a transfer is already under way", call: id))
+        }
+        let target = BrowserTransfer.referTarget(environment: environment, user: user, callID: id, number: number,
+                                                 trunk: trunk, logger: logger)
+        guard case .success(let uri) = target else {
+            if case .failure(let failure) = target {
+                client.send(.error(code: failure.code, reason: "cannot transfer: \(failure.reason)", call: id))
+            }
+            return
+        }
+        state.value.referOut = BrowserTransfer.refer(dialog, to: uri, logger: logger, accepted: { [self] in
+            state.value.referAccepted = true
+        }, done: { [self] result in
+            state.value.referOut = nil
+            guard case .talking(let answering) = state.value.phase else { return }
+            switch result {
+            case .success:
+                transferredAway(answering)
+            case .failure(let failure):
+                state.value.referAccepted = false
+                answering.send(.error(code: failure.code, reason: "the transfer failed: \(failure.reason)", call: id))
+            }
+        })
+    }
+
+    /// The far end took the call elsewhere: the browser is told and leaves it.
+    private func transferredAway(_ client: any BrowserConnection) {
+        guard !isEnded else { return }
+        state.value.referAccepted = false
+        logger.info("transferred away by the browser")
+        client.send(.transferred(call: id))
+        callerBox.value.hangUp()
+        finish(toBrowsers: 200, reason: "transferred", sip: nil)
+    }
+
     /// The caller asks (REFER) that the browser talk to someone else: the
     /// target is dialled as a call of the answering user.
     func referred(_ refer: IncomingRefer) {
@@ -295,6 +348,10 @@ final class IncomingBrowserCall: CallControl, Sendable {
         let answered = caller.answer(sdp: state.value.phoneAnswer, ended: { [self] reason in
             // RFC 5589 §6: the referrer may hang up right after the 202.
             if state.value.transfer != nil { return logger.info("the referrer left (\(reason)); the transfer goes on") }
+            // The transferee may hang up on us before its final NOTIFY (RFC 5589 §6).
+            if state.value.referAccepted, case .talking(let answering) = state.value.phase {
+                return transferredAway(answering)
+            }
             finish(toBrowsers: 200, reason: reason, sip: nil)
         }, reoffer: { [self] offer in
             guard let media = state.value.media else { return offer.reject(488, reason: "Not Acceptable Here") }
@@ -395,6 +452,8 @@ final class IncomingBrowserCall: CallControl, Sendable {
         state.value.phase = .ended
         state.value.transfer?.cancel()
         state.value.transfer = nil
+        state.value.referOut?.cancel()
+        state.value.referOut = nil
         var inCall: [any BrowserConnection] = []
         var answered = false
         switch phase {

@@ -188,6 +188,10 @@ async def run(args, result):
                 await asyncio.sleep(max(0.0, args.unhold_at - (args.hold_at or 0.0)))
                 result["unhold_sent_at"] = time.monotonic()
                 await sig.send({"type": "unhold", "call": call_id})
+            if args.transfer_to:
+                await asyncio.sleep(args.transfer_at)
+                result["transfer_sent_at"] = time.monotonic()
+                await sig.send({"type": "transfer", "call": call_id, "to": args.transfer_to})
         hold_task = asyncio.ensure_future(hold())
         if args.hangup_after is not None:
             await asyncio.sleep(args.hangup_after)
@@ -277,6 +281,8 @@ def parse_args(argv=None):
     p.add_argument("--hold-at", type=float, help="the browser sends hold this many seconds after the answer")
     p.add_argument("--unhold-at", type=float, help="the browser sends unhold this many seconds after the answer")
     p.add_argument("--leave-while-ringing", type=float, help="seconds after ringing/progress to leave the call")
+    p.add_argument("--transfer-to", help="the browser sends transfer to this target after the answer")
+    p.add_argument("--transfer-at", type=float, default=1.0, help="seconds after the answer (or the unhold)")
     p.add_argument("--answer-delay", type=float, default=0.0, help="seconds between incoming and answer")
     p.add_argument("--leave-by", choices=["close", "hangup"], default="hangup")
     args = p.parse_args(argv)
