@@ -33,6 +33,9 @@ final class ClientMessageTests: XCTestCase {
         XCTAssertEqual(try ClientMessage.parse(#"{"type":"unhold","call":"in-7"}"#), .hold(call: "in-7", held: false))
         XCTAssertEqual(ServerMessage.held(call: "c1", held: true).json, #"{"type":"held","call":"c1"}"#)
         XCTAssertEqual(ServerMessage.held(call: "c1", held: false).json, #"{"type":"unheld","call":"c1"}"#)
+        XCTAssertEqual(try ClientMessage.parse(#"{"type":"transfer","call":"c1","to":"2002"}"#),
+                       .transfer(call: "c1", to: "2002"))
+        XCTAssertEqual(ServerMessage.transferred(call: "c1").json, #"{"type":"transferred","call":"c1"}"#)
     }
 
     func testFaultsGetTheProtocolsErrors() {
@@ -43,6 +46,9 @@ final class ClientMessageTests: XCTestCase {
         assertError(#"{"type":"dance","call":"c9"}"#, 400, "unknown message type 'dance'", call: "c9")
         assertError(#"{"type":"call","to":"1","sdp":"v=0"}"#, 400, "no 'call'")
         assertError(#"{"type":"hold"}"#, 400, "no 'call'")
+        assertError(#"{"type":"transfer","to":"2002"}"#, 400, "no 'call'")
+        assertError(#"{"type":"transfer","call":"c1"}"#, 400, "no 'to'", call: "c1")
+        assertError(#"{"type":"transfer","call":"c1","to":""}"#, 400, "'to' must be 1 to 256 characters", call: "c1")
         assertError(#"{"type":"call","call":5,"to":"1","sdp":"v=0"}"#, 400, "'call' must be a string")
         assertError(#"{"type":"call","call":"c1","sdp":"v=0"}"#, 400, "no 'to'", call: "c1")
         assertError(#"{"type":"call","call":"c1","to":"1"}"#, 400, "no 'sdp'", call: "c1")

@@ -154,6 +154,66 @@ final class TransferTests: XCTestCase {
         XCTAssertEqual(alice.said, ["answered"])
     }
 
+    // MARK: the browser's own transfer (REFER toward the far end)
+
+    func testTheBrowserTransferSendsAReferToTheNumberTheDialplanRoutes() async throws {
+        let (call, peer0, _) = try await answeredCall()
+        var peer = peer0
+        try await env.onLoop { call.browserTransfer(to: "+15559876543") }
+        let refer = try await next(.refer)
+        XCTAssertEqual(refer.headers["Refer-To"], "<sip:+15559876543@127.0.0.1:5070>", "on the call's trunk")
+        XCTAssertEqual(refer.headers.callID, peer.invite.headers.callID, "in the call's dialog")
+        try await env.deliver(sipResponse(to: refer, 202, tag: nil))
+        try await env.deliver(peer.request("NOTIFY", body: "SIP/2.0 100 Trying\n",
+                                           headers: ["Event: refer", "Subscription-State: active;expires=60"]))
+        XCTAssertEqual(alice.said, ["answered"], "nothing yet while the new call is tried")
+        try await env.deliver(peer.request("NOTIFY", body: "SIP/2.0 200 OK\n",
+                                           headers: ["Event: refer", "Subscription-State: terminated"]))
+        let alice = self.alice!
+        _ = await env.settle { alice.said.count == 3 }
+        XCTAssertEqual(alice.said, ["answered", "transferred", "hangup 200"])
+        XCTAssertEqual(seen.requests(.bye).map(\.headers.callID), [peer.invite.headers.callID], "we leave the call")
+        let env = self.env!
+        _ = await env.settle { env.callsInProgress == 0 }
+        XCTAssertEqual(env.callsInProgress, 0)
+    }
+
+    func testAReferTheFarEndRefusesIsAnErrorAndTheCallGoesOn() async throws {
+        let (call, _, _) = try await answeredCall()
+        try await env.onLoop { call.browserTransfer(to: "+15559876543") }
+        let refer = try await next(.refer)
+        try await env.deliver(sipResponse(to: refer, 603, tag: nil))
+        let alice = self.alice!
+        _ = await env.settle { alice.said.count == 2 }
+        XCTAssertEqual(alice.said, ["answered", "error 603"])
+        XCTAssertTrue(seen.requests(.bye).isEmpty, "the call goes on")
+        // A second try is allowed once the first is over.
+        try await env.onLoop { call.browserTransfer(to: "+15559876543") }
+        _ = try await next(.refer)
+    }
+
+    func testATargetTheDialplanRefusesSendsNoRefer() async throws {
+        let (call, _, _) = try await answeredCall()
+        try await env.onLoop { call.browserTransfer(to: "999") }
+        let alice = self.alice!
+        _ = await env.settle { alice.said.count == 2 }
+        XCTAssertEqual(alice.said.first, "answered")
+        XCTAssertTrue(alice.said.last?.hasPrefix("error 4") ?? false, "\(alice.said)")
+        XCTAssertTrue(seen.requests(.refer).isEmpty)
+        XCTAssertTrue(seen.requests(.bye).isEmpty)
+    }
+
+    func testATransferBeforeTheAnswerIsRefused() async throws {
+        let request = try BrowserCallRequest(id: "c2", user: "alice", to: "+15551234567", sdp: browserOfferSDP, headers: [:])
+        let call = BrowserOriginatedCall(environment: env, client: alice, request: request)
+        try await env.onLoop { call.start() }
+        _ = try await next(.invite)
+        try await env.onLoop { call.browserTransfer(to: "+15559876543") }
+        XCTAssertEqual(alice.said.last, "error 400")
+        XCTAssertTrue(seen.requests(.refer).isEmpty)
+        try await env.onLoop { call.end(reason: "test over") }
+    }
+
     // MARK: helpers
 
     /// The next request of `method` the gateway sent that no `next` returned yet.
