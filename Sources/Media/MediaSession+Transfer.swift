@@ -38,4 +38,32 @@ extension MediaSession {
             media.replacePhoneRemote(rtp: rtp, rtcp: rtcp, now: Self.now())
         }.get()
     }
+
+    /// An INVITE that replaces the phone side's dialog (RFC 3891): its
+    /// offer is answered in the call's codec, and from now on RTP goes to
+    /// the new phone and only its RTP is heard, as after a transfer.
+    public func answerReplacement(_ offer: SessionDescription, address: String) async throws -> SessionDescription {
+        let remote = try PlainAudioDescription(offer)
+        let rtp = try SocketAddress(ipAddress: remote.address, port: Int(remote.port))
+        let rtcp = try? SocketAddress(ipAddress: remote.address, port: Int(remote.rtcpPort ?? remote.port + 1))
+        let (codec, event, packetTime, direction) = try await eventLoop.submit { [self] in
+            guard let current = phoneNegotiated else { throw MediaError.negotiation("the phone side was never negotiated") }
+            guard let codec = remote.codecs.first(where: { PhoneCodec(name: $0.name) == current.codec
+                                                          && $0.clockRate == current.codec.sdp.clockRate }),
+                  codec.payloadType == current.payloadType else {
+                throw MediaError.negotiation("the new phone does not offer \(current.codec.rawValue) as the call has it")
+            }
+            // Events only under the payload type the call already sends them with.
+            let event = remote.telephoneEvents.first { $0.payloadType == current.telephoneEvent }
+            let direction: SDPDirection = media.browserHolds ? remote.direction.reversed.withoutReceiving
+                                                             : remote.direction.reversed
+            media.sendsToPhone = remote.direction == .sendrecv || remote.direction == .recvonly
+            media.replacePhoneRemote(rtp: rtp, rtcp: rtcp, now: Self.now())
+            return (codec, event, current.packetTime, direction)
+        }.get()
+        return PlainAudioDescription(address: address, port: UInt16(phonePort), codecs: [codec],
+                                     telephoneEvents: event.map { [$0] } ?? [], ptime: packetTime, direction: direction)
+            .sessionDescription(sessionID: UInt64(phoneSSRC), sessionVersion: 0)
+            .stampedForPhone(self)
+    }
 }

@@ -124,6 +124,29 @@ extension BrowserOriginatedCall {
             media.answer(offer, address: environment.publicMediaAddress, loop: loop)
         }
         dialog.onRefer = { [self] refer in referred(refer, on: dialog) }
+        dialog.onReplaced = { [self] invite in replaced(dialog, by: invite, trunk: trunk) }
+    }
+
+    /// An INVITE with Replaces (RFC 3891) takes over the far end's dialog
+    /// (the PBX completed an attended transfer): answered from the same
+    /// media session, the old dialog ended; the browser hears nothing.
+    private func replaced(_ old: Dialog, by invite: IncomingInvite, trunk: TrunkConfig) {
+        guard case .talking(.trunk(let current)) = state.value.phase, current === old,
+              let media = state.value.media else { return invite.reject(603, reason: "Decline") }
+        logger.info("the far end's dialog is replaced by an INVITE from \(invite.source)")
+        media.takeReplacement(invite, address: environment.publicMediaAddress, loop: loop) { [self] dialog in
+            guard let dialog else { return }
+            guard !isEnded, case .talking(.trunk(let current)) = state.value.phase, current === old else {
+                return dialog.bye()
+            }
+            old.onTerminated = nil
+            old.onRefer = nil
+            old.onOffer = nil
+            old.onReplaced = nil
+            old.bye()
+            talk(to: dialog, trunk: trunk)
+            state.value.recorder?.routed(to: nil, trunk: nil, sipCallID: dialog.callID)
+        }
     }
 
     /// The trunk's dialog ended. While a transfer it asked for is under

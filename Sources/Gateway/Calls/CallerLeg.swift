@@ -57,6 +57,8 @@ protocol CallerLeg: AnyObject {
     /// names, and the answer its ACK brings (empty when it had none).
     var lateOfferCodecs: [PhoneCodec] { get }
     var onLateAnswer: (([UInt8]) -> Void)? { get set }
+    /// An INVITE with Replaces (RFC 3891) for the caller's dialog.
+    var onReplaced: ((IncomingInvite) -> Void)? { get set }
     /// A transfer connected: `dialog` is the far end from now on, and the
     /// caller's own dialog is ended with BYE.
     func transferred(to dialog: Dialog, trunk: TrunkConfig)
@@ -81,6 +83,10 @@ extension CallerLeg {
         get { nil }
         set {}
     }
+    var onReplaced: ((IncomingInvite) -> Void)? {
+        get { nil }
+        set {}
+    }
     func transferred(to dialog: Dialog, trunk: TrunkConfig) { dialog.bye() }
 }
 
@@ -95,6 +101,7 @@ final class SIPCallerLeg: CallerLeg {
     var onDTMF: ((Character) -> Void)?
     var onRefer: ((IncomingRefer) -> Void)?
     var onLateAnswer: (([UInt8]) -> Void)?
+    var onReplaced: ((IncomingInvite) -> Void)?
     private var ended: ((String) -> Void)?
     private var reoffer: ((InDialogOffer) -> Void)?
 
@@ -151,6 +158,10 @@ final class SIPCallerLeg: CallerLeg {
             onRefer(refer)
         }
         dialog.takeInfoDTMF { [weak self] digit in self?.onDTMF?(digit) }
+        dialog.onReplaced = { [self] invite in
+            guard self.dialog === dialog, let onReplaced else { return invite.reject(603, reason: "Decline") }
+            onReplaced(invite)
+        }
     }
 
     func transferred(to dialog: Dialog, trunk: TrunkConfig) {
@@ -158,6 +169,7 @@ final class SIPCallerLeg: CallerLeg {
             old.onTerminated = nil
             old.onOffer = nil
             old.onRefer = nil
+            old.onReplaced = nil
             old.bye()
         }
         self.trunk = trunk
@@ -183,6 +195,7 @@ final class SIPCallerLeg: CallerLeg {
         reoffer = nil
         onRefer = nil
         onLateAnswer = nil
+        onReplaced = nil
         dialog?.onTerminated = nil
         dialog?.bye()
         dialog = nil

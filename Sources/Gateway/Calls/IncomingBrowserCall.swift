@@ -92,6 +92,7 @@ final class IncomingBrowserCall: CallControl, Sendable {
         }
         caller.onRefer = { [self] refer in referred(refer) }
         caller.onLateAnswer = { [self] body in lateAnswer(body) }
+        caller.onReplaced = { [self] invite in replaced(by: invite) }
         let connections = environment.connections(of: user)
         guard !connections.isEmpty else {
             return finish(toBrowsers: 480, reason: "", sip: (480, "Temporarily Unavailable"))
@@ -232,6 +233,21 @@ final class IncomingBrowserCall: CallControl, Sendable {
                 answering.send(.error(code: failure.code, reason: "the transfer failed: \(failure.reason)", call: id))
             }
         })
+    }
+
+    /// An INVITE with Replaces (RFC 3891) takes over the caller's side: an
+    /// attended transfer the PBX completed, or a pickup. The browser keeps
+    /// its media session and hears nothing of it.
+    private func replaced(by invite: IncomingInvite) {
+        guard case .talking = state.value.phase, let media = state.value.media,
+              let trunk = (callerBox.value as? SIPCallerLeg)?.trunk else { return invite.reject(603, reason: "Decline") }
+        logger.info("the caller's dialog is replaced by an INVITE from \(invite.source)")
+        media.takeReplacement(invite, address: callerBox.value.answerAddress, loop: loop) { [self] dialog in
+            guard let dialog else { return }
+            guard case .talking = state.value.phase else { return dialog.bye() }
+            callerBox.value.transferred(to: dialog, trunk: trunk)
+            state.value.recorder?.routed(to: nil, trunk: nil, sipCallID: dialog.callID)
+        }
     }
 
     /// The far end took the call elsewhere: the browser is told and leaves it.
@@ -478,6 +494,7 @@ final class IncomingBrowserCall: CallControl, Sendable {
         caller.onDTMF = nil
         caller.onRefer = nil
         caller.onLateAnswer = nil
+        caller.onReplaced = nil
         logger.info("call ended: \(reason.isEmpty ? "\(sip?.0 ?? 0)" : reason)")
         let status = answered ? 200 : sip?.0 ?? browserCode ?? 487
         let why = reason.isEmpty ? (sip?.1 ?? "") : reason

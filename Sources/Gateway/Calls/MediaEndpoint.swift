@@ -44,6 +44,8 @@ protocol MediaEndpoint: AnyObject, Sendable {
     /// its answer, after which the phone side is that far end only.
     func transferOffer(address: String) async throws -> SessionDescription
     func acceptTransferAnswer(_ answer: SessionDescription) async throws
+    /// An INVITE with Replaces for the phone side: answered in the call's codec, RTP re-pointed.
+    func answerReplacement(_ offer: SessionDescription, address: String) async throws -> SessionDescription
 
     /// RFC 4733 toward the phone; false when it negotiated no telephone-event.
     func sendDTMF(_ digits: String, milliseconds: Int) async throws -> Bool
@@ -98,6 +100,44 @@ extension MediaEndpoint {
                           let parsed = try? SessionDescription.parse(text) else { return }
                     Task { try? await self.acceptPhoneReanswer(parsed) }
                 }
+            }
+        }
+    }
+
+    /// Answers an INVITE with Replaces (RFC 3891) that takes over the
+    /// phone side: with the call's codec, to its offer, or with our offer
+    /// when it has none (the ACK's answer then re-points the media).
+    /// `done` runs on `loop` with the new dialog, or nil when the INVITE
+    /// was refused (488: the call goes on with the old dialog).
+    func takeReplacement(_ invite: IncomingInvite, address: String, loop: any EventLoop,
+                         done: @escaping (Dialog?) -> Void) {
+        let inviteBox = LoopBound(invite)
+        let doneBox = LoopBound(done)
+        let body = invite.request.body
+        Task {
+            let description: SessionDescription?
+            if body.isEmpty {
+                description = try? await transferOffer(address: address)
+            } else if let text = String(validating: body, as: UTF8.self),
+                      let offer = try? SessionDescription.parse(text) {
+                description = try? await answerReplacement(offer, address: address)
+            } else {
+                description = nil
+            }
+            loop.execute {
+                let invite = inviteBox.value
+                guard let description, let dialog = invite.answer(body: Array(description.serialize().utf8)) else {
+                    invite.reject(488, reason: "Not Acceptable Here")
+                    return doneBox.value(nil)
+                }
+                if body.isEmpty {
+                    dialog.onAckAnswer = { [self] answer in
+                        guard let text = String(validating: answer, as: UTF8.self),
+                              let parsed = try? SessionDescription.parse(text) else { return dialog.bye() }
+                        Task { try? await self.acceptTransferAnswer(parsed) }
+                    }
+                }
+                doneBox.value(dialog)
             }
         }
     }

@@ -63,6 +63,10 @@ public final class Dialog: @unchecked Sendable {
     /// Empty when the ACK had none, a protocol error the application ends
     /// the call for.
     public var onAckAnswer: (([UInt8]) -> Void)?
+    /// A new INVITE whose Replaces (RFC 3891) names this confirmed dialog:
+    /// the application answers it (the call goes on with its sender) and
+    /// ends this dialog. When nil, 603 Decline.
+    public var onReplaced: ((IncomingInvite) -> Void)?
     weak var userAgent: SIPUserAgent?
 
     // UAC: the ACK for the latest 2xx to our INVITE or re-INVITE (by CSeq
@@ -187,6 +191,7 @@ public final class Dialog: @unchecked Sendable {
         onInfo = nil
         onRefer = nil
         onAckAnswer = nil
+        onReplaced = nil
         callback?(reason)
     }
 

@@ -10,6 +10,8 @@ public final class IncomingInvite: @unchecked Sendable {
     /// Our To tag, the same on every response (one dialog per INVITE).
     public let localTag = SIPIdentifiers.tag()
     public private(set) var state = State.pending
+    /// The dialog this INVITE's Replaces names (RFC 3891), when it has one.
+    public internal(set) weak var replacing: Dialog?
     /// The caller cancelled (487 already sent).
     public var onCancelled: (() -> Void)?
     private weak var userAgent: SIPUserAgent?

@@ -54,7 +54,7 @@ public final class SIPUserAgent: @unchecked Sendable {
     private var outgoing: [ObjectIdentifier: OutgoingInvite] = [:]
     public static let allowedMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY, PRACK"
     /// Option tags of the extensions we implement (Supported, and what a Require may name).
-    public static let supportedExtensions = "timer, 100rel"
+    public static let supportedExtensions = "timer, 100rel, replaces"
     static let knownMethods: Set<String> = [
         "REGISTER", "SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE", "REFER", "INFO", "UPDATE", "PRACK",
     ]
@@ -289,6 +289,7 @@ public final class SIPUserAgent: @unchecked Sendable {
             transaction.respond(100, reason: "Trying")
             let session = IncomingInvite(userAgent: self, transaction: transaction)
             incoming[ObjectIdentifier(transaction)] = session
+            if request.headers.contains("Replaces") { return receiveReplacing(session) }
             if let onInvite { onInvite(session) } else { session.reject(480, reason: "Temporarily Unavailable") }
         case .options:
             respondToOptions(transaction)
@@ -300,6 +301,24 @@ public final class SIPUserAgent: @unchecked Sendable {
             transaction.respond(known ? 405 : 501, reason: known ? "Method Not Allowed" : "Not Implemented",
                                 toTag: SIPIdentifiers.tag(), headers: [("Allow", Self.allowedMethods)])
         }
+    }
+
+    /// An INVITE with Replaces (RFC 3891 §3): it goes to the dialog it
+    /// names, never through routing. 481 when we have no such dialog (or a
+    /// malformed header names none), 486 for `early-only` on an answered
+    /// one, 603 when the dialog's application takes no replacement.
+    private func receiveReplacing(_ session: IncomingInvite) {
+        let values = session.request.headers.all("Replaces")
+        guard values.count == 1, let replaces = values.first.flatMap(Replaces.init(parsing:)) else {
+            return session.reject(400, reason: "Bad Replaces")
+        }
+        guard let dialog = dialogs[replaces.dialogID], !dialog.isTerminated else {
+            return session.reject(481, reason: "Call/Transaction Does Not Exist")
+        }
+        if replaces.earlyOnly { return session.reject(486, reason: "Busy Here") }
+        guard let onReplaced = dialog.onReplaced else { return session.reject(603, reason: "Decline") }
+        session.replacing = dialog
+        onReplaced(session)
     }
 
     /// Trunks send OPTIONS as a keepalive; answer what we can do (§11.2).

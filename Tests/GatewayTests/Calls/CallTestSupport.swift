@@ -211,6 +211,12 @@ final class FakeMedia: MediaEndpoint, @unchecked Sendable {
         return version.stamp(Self.plain(.sendrecv))
     }
     /// Refused when `refusals` has "transfer".
+    func answerReplacement(_ offer: SessionDescription, address: String) async throws -> SessionDescription {
+        note("answerReplacement \(try PlainAudioDescription(offer).port)")
+        try check("transfer")
+        return version.stamp(Self.plain(.sendrecv))
+    }
+    /// Refused when `refusals` has "transfer".
     func acceptTransferAnswer(_ answer: SessionDescription) async throws {
         note("acceptTransferAnswer \(try PlainAudioDescription(answer).port)")
         try check("transfer")

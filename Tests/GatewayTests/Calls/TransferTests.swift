@@ -214,6 +214,37 @@ final class TransferTests: XCTestCase {
         try await env.onLoop { call.end(reason: "test over") }
     }
 
+    // MARK: INVITE with Replaces (RFC 3891)
+
+    func testAnInviteWithReplacesTakesOverTheFarEndsDialog() async throws {
+        let (_, peer, media) = try await answeredCall()
+        let callID = try XCTUnwrap(peer.invite.headers.callID)
+        let ourTag = try XCTUnwrap(peer.invite.headers.from?.tag)
+        let invite = """
+            INVITE sip:tieline@127.0.0.1:5060 SIP/2.0
+            Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKreplacer;rport
+            Max-Forwards: 70
+            From: <sip:transferee@127.0.0.1>;tag=newpeer
+            To: <sip:tieline@127.0.0.1>
+            Call-ID: replacer-call
+            CSeq: 1 INVITE
+            Contact: <sip:transferee@127.0.0.1:5070>
+            Replaces: \(callID);to-tag=\(ourTag);from-tag=far
+            Content-Type: application/sdp
+            Content-Length: \(FakeMedia.plain(.sendrecv, port: 33000).text.replacingOccurrences(of: "\n", with: "\r\n").utf8.count)
+
+            \(FakeMedia.plain(.sendrecv, port: 33000).text)
+            """
+        try await env.deliver(invite)
+        _ = await env.settle { [seen] in seen.responses(200).contains { $0.headers.callID == "replacer-call" } }
+        let ok = try XCTUnwrap(seen.responses(200).first { $0.headers.callID == "replacer-call" })
+        XCTAssertEqual(ok.headers.cseq?.method, .invite)
+        XCTAssertTrue(media.calls.contains("answerReplacement 33000"), "\(media.calls)")
+        _ = await env.settle { [seen] in !seen.requests(.bye).isEmpty }
+        XCTAssertEqual(seen.requests(.bye).map(\.headers.callID), [callID], "the replaced dialog is ended")
+        XCTAssertEqual(alice.said, ["answered"], "the browser hears nothing")
+    }
+
     // MARK: helpers
 
     /// The next request of `method` the gateway sent that no `next` returned yet.
