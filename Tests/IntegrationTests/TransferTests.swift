@@ -103,3 +103,57 @@ final class BrowserTransferTests: XCTestCase {
         await fixture.stop()
     }
 }
+
+/// An attended transfer completed by the PBX (RFC 3891): alice talks to a
+/// PBX, then another party sends the gateway an INVITE with Replaces naming
+/// that dialog. The gateway answers it from the call's media, ends the
+/// PBX's dialog with BYE, and alice now hears the new party's 440 Hz and it
+/// hers, with nothing said to her browser.
+final class ReplacesTests: XCTestCase {
+    func testAnInviteWithReplacesTakesOverTheBrowsersCall() async throws {
+        let pbxPort = try freeUDPAndTCPPort()
+        let scripts = FileManager.default.temporaryDirectory.appendingPathComponent("tieline-replaces-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scripts) }
+        let script = scripts.appendingPathComponent("pbx.lua").path
+        try """
+            call:bridge("sip:2001@127.0.0.1:" .. variables.pbx_port)
+
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        let replacesFile = scripts.appendingPathComponent("replaces").path
+        let routing = "{ home_country: \"49\", variables: { pbx_port: \"\(pbxPort)\" } }"
+        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: freePort(udp: true))], browsers: true,
+                                               dialplan: script, routing: routing)
+        let phonePort = freePort(udp: true)
+        let pbx = try SippProcess.uas(port: pbxPort, scenario: scenarioPath("uas_replaced"),
+                                      extraArgs: ["-key", "silent_port", "\(freePort(udp: true))",
+                                                  "-key", "replaces_file", replacesFile])
+        async let browser = BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice",
+                                              "--password", "alice-secret", "--phone-port", "\(phonePort)",
+                                              "--call", "2001", "--hangup-after", "5"])
+        var replaces = ""
+        for _ in 0..<200 where replaces.isEmpty {
+            try await Task.sleep(for: .milliseconds(50))
+            replaces = (try? String(contentsOfFile: replacesFile, encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        }
+        XCTAssertFalse(replaces.isEmpty, "the PBX answered and named its dialog:\n\(pbx.diagnostics)")
+        let party = try SippProcess.uac(target: "127.0.0.1:\(fixture.udpPort)", port: try freeUDPAndTCPPort(),
+                                        scenario: scenarioPath("uac_replaces"),
+                                        extraArgs: ["-s", "alice", "-key", "replaces", replaces,
+                                                    "-key", "phone_port", "\(phonePort)"])
+        let result = try await browser
+        XCTAssertNil(result["error"], "\(result)")
+        let types = BrowserPhone.messageTypes(result)
+        XCTAssertEqual(types.filter { ["answered", "progress", "hangup"].contains($0) }, ["answered"],
+                       "the browser hears of no change: \(types)")
+        BrowserPhone.assertTone(result, "phone_rx", hertz: 1000, tolerance: 20)
+        BrowserPhone.assertTone(result, "browser_rx_last_second", hertz: 440, tolerance: 10)
+        let pbxStatus = try await pbx.wait(timeout: 15)
+        XCTAssertEqual(pbxStatus, 0, "the PBX's dialog ended with our BYE:\n\(pbx.diagnostics)")
+        let partyStatus = try await party.wait(timeout: 15)
+        XCTAssertEqual(partyStatus, 0, "the new party was answered and got the browser's BYE:\n\(party.diagnostics)")
+        await fixture.assertNothingLeft(within: 2)
+        await fixture.stop()
+    }
+}
