@@ -35,6 +35,8 @@ final class ClientMessageTests: XCTestCase {
         XCTAssertEqual(ServerMessage.held(call: "c1", held: false).json, #"{"type":"unheld","call":"c1"}"#)
         XCTAssertEqual(try ClientMessage.parse(#"{"type":"transfer","call":"c1","to":"2002"}"#),
                        .transfer(call: "c1", to: "2002"))
+        XCTAssertEqual(try ClientMessage.parse(#"{"type":"transfer","call":"c1","replaces":"in-2"}"#),
+                       .attendedTransfer(call: "c1", replaces: "in-2"))
         XCTAssertEqual(ServerMessage.transferred(call: "c1").json, #"{"type":"transferred","call":"c1"}"#)
     }
 
@@ -48,6 +50,9 @@ final class ClientMessageTests: XCTestCase {
         assertError(#"{"type":"hold"}"#, 400, "no 'call'")
         assertError(#"{"type":"transfer","to":"2002"}"#, 400, "no 'call'")
         assertError(#"{"type":"transfer","call":"c1"}"#, 400, "no 'to'", call: "c1")
+        assertError(#"{"type":"transfer","call":"c1","replaces":"c1"}"#, 400, "a call cannot replace itself", call: "c1")
+        assertError(#"{"type":"transfer","call":"c1","replaces":""}"#, 400,
+                    "'replaces' must be a call id of 1 to 128 bytes", call: "c1")
         assertError(#"{"type":"transfer","call":"c1","to":""}"#, 400, "'to' must be 1 to 256 characters", call: "c1")
         assertError(#"{"type":"call","call":5,"to":"1","sdp":"v=0"}"#, 400, "'call' must be a string")
         assertError(#"{"type":"call","call":"c1","sdp":"v=0"}"#, 400, "no 'to'", call: "c1")

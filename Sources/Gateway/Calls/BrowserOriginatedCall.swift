@@ -19,7 +19,7 @@ import Signaling
 ///
 /// All state is one `State` in a box bound to the call's loop: every read
 /// and write checks that it runs there.
-final class BrowserOriginatedCall: CallControl, Sendable {
+final class BrowserOriginatedCall: CallControl, AttendedTransferParty, Sendable {
     /// Where the call is, with what each phase holds.
     enum Phase {
         /// The dialplan decides (or the chosen trunk's name is looked up);
@@ -326,6 +326,49 @@ final class BrowserOriginatedCall: CallControl, Sendable {
                 client.send(.error(code: failure.code, reason: "the transfer failed: \(failure.reason)", call: request.id))
             }
         })
+    }
+
+    func clientAttendedTransfer(replacing other: any CallControl, from client: SignalingClient) {
+        loop.execute { self.browserAttendedTransfer(replacing: other) }
+    }
+
+    /// `transfer` with `replaces`: this call's far end is asked (REFER) to
+    /// call the other call's far end, replacing that call (RFC 5589 §7);
+    /// once it reports success both calls end `transferred`.
+    func browserAttendedTransfer(replacing other: any CallControl) {
+        guard case .talking(let farEnd) = state.value.phase else {
+            return client.send(.error(code: 400, reason: "a call is transferred once it is answered", call: request.id))
+        }
+        guard case .trunk(let dialog) = farEnd else {
+            return client.send(.error(code: 501, reason: "only a call to a trunk can be transferred", call: request.id))
+        }
+        guard state.value.transfer == nil, state.value.referOut == nil else {
+            return client.send(.error(code: 491, reason: "a transfer is already under way", call: request.id))
+        }
+        guard let party = other as? AttendedTransferParty, party.loop.inEventLoop, let target = party.transferDialog else {
+            return client.send(.error(code: 501, reason: "the other call is not with a SIP far end that can be joined",
+                                      call: request.id))
+        }
+        state.value.referOut = BrowserTransfer.refer(dialog, to: BrowserTransfer.replacesTarget(target), logger: logger,
+                                                     accepted: { [self] in state.value.referAccepted = true },
+                                                     done: { [self] result in
+            state.value.referOut = nil
+            guard !isEnded else { return }
+            switch result {
+            case .success:
+                transferredAway()
+                party.transferredAway()
+            case .failure(let failure):
+                state.value.referAccepted = false
+                client.send(.error(code: failure.code, reason: "the transfer failed: \(failure.reason)", call: request.id))
+            }
+        })
+    }
+
+    var transferDialog: Dialog? {
+        guard case .talking(.trunk(let dialog)) = state.value.phase, state.value.transfer == nil,
+              state.value.referOut == nil else { return nil }
+        return dialog
     }
 
     /// The far end took the call elsewhere: the browser is told and leaves it.

@@ -65,4 +65,35 @@ enum BrowserTransfer {
             }
         }
     }
+
+    /// Refer-To for an attended transfer (RFC 5589 §7): the far end of the
+    /// other call, with a Replaces (RFC 3891) naming that call's dialog as
+    /// its far end sees it (to-tag theirs, from-tag ours).
+    static func replacesTarget(_ dialog: Dialog) -> SIPURI {
+        var uri = dialog.remoteTarget
+        let value = "\(dialog.id.callID);to-tag=\(dialog.id.remoteTag);from-tag=\(dialog.id.localTag)"
+        uri.headers = [SIPURI.Header(name: "Replaces", value: percentEncoded(value))]
+        return uri
+    }
+
+    /// RFC 3261 §19.1.1: a header value in a URI escapes all but unreserved characters.
+    static func percentEncoded(_ text: String) -> String {
+        let unreserved = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.!~*'()".utf8)
+        var out = ""
+        for byte in text.utf8 {
+            if unreserved.contains(byte) { out.unicodeScalars.append(Unicode.Scalar(byte)) }
+            else { out += String(format: "%%%02X", byte) }
+        }
+        return out
+    }
+}
+
+/// A browser's call whose far end is a SIP dialog another call's attended
+/// transfer can name; used on the calls' loop.
+protocol AttendedTransferParty: AnyObject {
+    var loop: any EventLoop { get }
+    /// The far end's dialog, when talking to a trunk and no transfer runs.
+    var transferDialog: Dialog? { get }
+    /// The browser is told `transferred` and `hangup` 200; we leave with BYE.
+    func transferredAway()
 }

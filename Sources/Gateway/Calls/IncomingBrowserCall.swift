@@ -12,7 +12,7 @@ import Signaling
 /// hear "answered elsewhere". 4xx/5xx rejects withdraw one connection, 6xx
 /// ends the call for all; when nobody is left the caller gets the last
 /// rejection (480 if none). All state is one `State` bound to the call's loop.
-final class IncomingBrowserCall: CallControl, Sendable {
+final class IncomingBrowserCall: CallControl, AttendedTransferParty, Sendable {
     enum Phase {
         /// The media endpoint is being made and given the caller's offer.
         case preparing
@@ -73,7 +73,7 @@ final class IncomingBrowserCall: CallControl, Sendable {
         hold = HoldControl(loop: environment.loop, logger: logger)
     }
 
-    private var loop: any EventLoop { environment.loop }
+    var loop: any EventLoop { environment.loop }
     private var isEnded: Bool { if case .ended = state.value.phase { true } else { false } }
 
     func start() {
@@ -248,6 +248,52 @@ final class IncomingBrowserCall: CallControl, Sendable {
             callerBox.value.transferred(to: dialog, trunk: trunk)
             state.value.recorder?.routed(to: nil, trunk: nil, sipCallID: dialog.callID)
         }
+    }
+
+    func clientAttendedTransfer(replacing other: any CallControl, from client: SignalingClient) {
+        loop.execute { self.browserAttendedTransfer(replacing: other, by: client) }
+    }
+
+    /// `transfer` with `replaces` from the answering browser: the caller's
+    /// side is asked (REFER) to call the other call's far end, replacing
+    /// that call (RFC 5589 §7); once it reports success both calls end.
+    func browserAttendedTransfer(replacing other: any CallControl, by client: any BrowserConnection) {
+        guard case .talking(let answering) = state.value.phase, answering === client else {
+            return client.send(.error(code: 400, reason: "only the answering connection transfers the call", call: id))
+        }
+        guard let dialog = callerBox.value.dialog, callerBox.value is SIPCallerLeg else {
+            return client.send(.error(code: 501, reason: "only a call from a trunk can be transferred", call: id))
+        }
+        guard state.value.transfer == nil, state.value.referOut == nil else {
+            return client.send(.error(code: 491, reason: "a transfer is already under way", call: id))
+        }
+        guard let party = other as? AttendedTransferParty, party.loop.inEventLoop, let target = party.transferDialog else {
+            return client.send(.error(code: 501, reason: "the other call is not with a SIP far end that can be joined",
+                                      call: id))
+        }
+        state.value.referOut = BrowserTransfer.refer(dialog, to: BrowserTransfer.replacesTarget(target), logger: logger,
+                                                     accepted: { [self] in state.value.referAccepted = true },
+                                                     done: { [self] result in
+            state.value.referOut = nil
+            guard case .talking(let answering) = state.value.phase else { return }
+            switch result {
+            case .success:
+                transferredAway(answering)
+                party.transferredAway()
+            case .failure(let failure):
+                state.value.referAccepted = false
+                answering.send(.error(code: failure.code, reason: "the transfer failed: \(failure.reason)", call: id))
+            }
+        })
+    }
+
+    var transferDialog: Dialog? {
+        guard case .talking = state.value.phase, state.value.transfer == nil, state.value.referOut == nil else { return nil }
+        return callerBox.value.dialog
+    }
+
+    func transferredAway() {
+        if case .talking(let answering) = state.value.phase { transferredAway(answering) }
     }
 
     /// The far end took the call elsewhere: the browser is told and leaves it.

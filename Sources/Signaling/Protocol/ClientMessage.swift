@@ -17,13 +17,16 @@ public enum ClientMessage: Equatable, Sendable {
     /// An addition to version 1: hand the far end of an answered call to
     /// `to` (a number or user, as in `call`) and leave it (blind transfer).
     case transfer(call: String, to: String)
+    /// An addition to version 1: join this call's far end to the far end of
+    /// the connection's other call `replaces` (attended transfer) and leave both.
+    case attendedTransfer(call: String, replaces: String)
 
     /// The call id the message names, if any.
     public var callID: String? {
         switch self {
         case .login, .ping: nil
         case .call(let id, _, _, _): id
-        case .hold(let call, _), .transfer(let call, _): call
+        case .hold(let call, _), .transfer(let call, _), .attendedTransfer(let call, _): call
         case .hangup(let call), .dtmf(let call, _, _), .candidate(let call, _), .ringing(let call),
              .answer(let call, _), .reject(let call, _): call
         }
@@ -81,6 +84,14 @@ public enum ClientMessage: Equatable, Sendable {
             return .hold(call: try fields.callID(), held: type == "hold")
         case "transfer":
             let id = try fields.callID()
+            if let other = try fields.optionalString("replaces", call: id) {
+                guard !other.isEmpty, other.utf8.count <= ClientMessage.maximumIDLength else {
+                    throw SignalingError(400, "'replaces' must be a call id of 1 to \(ClientMessage.maximumIDLength) bytes",
+                                         call: id)
+                }
+                guard other != id else { throw SignalingError(400, "a call cannot replace itself", call: id) }
+                return .attendedTransfer(call: id, replaces: other)
+            }
             let to = try fields.string("to", call: id)
             guard !to.isEmpty, to.utf8.count <= 256 else {
                 throw SignalingError(400, "'to' must be 1 to 256 characters", call: id)

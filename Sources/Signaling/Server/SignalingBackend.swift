@@ -61,6 +61,9 @@ public protocol CallControl: AnyObject, Sendable {
     /// and `hangup` once the far end took the call elsewhere, or an error
     /// (the call goes on).
     func clientTransfer(to target: String, from client: SignalingClient)
+    /// `transfer` with `replaces`: this call's far end is to take over the
+    /// far end of `other` (another call of the same connection).
+    func clientAttendedTransfer(replacing other: any CallControl, from client: SignalingClient)
 }
 
 extension CallControl {
@@ -72,6 +75,9 @@ extension CallControl {
         client.send(.error(code: 501, reason: "this call cannot be held", call: nil))
     }
     public func clientTransfer(to target: String, from client: SignalingClient) {
+        client.send(.error(code: 501, reason: "this call cannot be transferred", call: nil))
+    }
+    public func clientAttendedTransfer(replacing other: any CallControl, from client: SignalingClient) {
         client.send(.error(code: 501, reason: "this call cannot be transferred", call: nil))
     }
 }

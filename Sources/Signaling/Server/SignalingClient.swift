@@ -167,6 +167,13 @@ public final class SignalingClient: Sendable, CustomStringConvertible {
                 return
             }
             entry.control.clientTransfer(to: target, from: self)
+        case .attendedTransfer(let id, let otherID):
+            guard let entry = existing(id), let other = existing(otherID) else { return }
+            guard entry.mediaFlowing, other.mediaFlowing else {
+                send(.error(code: 400, reason: "both calls must be answered to join them", call: id))
+                return
+            }
+            entry.control.clientAttendedTransfer(replacing: other.control, from: self)
         }
     }
 

@@ -214,6 +214,50 @@ final class TransferTests: XCTestCase {
         try await env.onLoop { call.end(reason: "test over") }
     }
 
+    func testAnAttendedTransferRefersTheFirstFarEndToTheSecondWithReplaces() async throws {
+        let (first, peer0, _) = try await answeredCall()
+        var peer = peer0
+        let request = try BrowserCallRequest(id: "c2", user: "alice", to: "+15557654321", sdp: browserOfferSDP, headers: [:])
+        let second = BrowserOriginatedCall(environment: env, client: alice, request: request)
+        try await env.onLoop { second.start() }
+        let invite2 = try await next(.invite)
+        try await env.deliver(sipResponse(to: invite2, 200, tag: "far2", contact: "sip:target@127.0.0.1:5071",
+                                          body: FakeMedia.plain(.sendrecv, port: 31002).text))
+        let alice = self.alice!
+        _ = await env.settle { alice.said.filter { $0 == "answered" }.count == 2 }
+        try await env.onLoop { first.browserAttendedTransfer(replacing: second) }
+        let refer = try await next(.refer)
+        XCTAssertEqual(refer.headers.callID, peer.invite.headers.callID, "sent to the first call's far end")
+        let callID2 = try XCTUnwrap(invite2.headers.callID)
+        let ourTag2 = try XCTUnwrap(invite2.headers.from?.tag)
+        let replaces = BrowserTransfer.percentEncoded("\(callID2);to-tag=far2;from-tag=\(ourTag2)")
+        XCTAssertEqual(refer.headers["Refer-To"], "<sip:target@127.0.0.1:5071?Replaces=\(replaces)>")
+        XCTAssertTrue(replaces.contains("%3Bto-tag%3Dfar2%3Bfrom-tag%3D"), replaces)
+        try await env.deliver(sipResponse(to: refer, 202, tag: nil))
+        try await env.deliver(peer.request("NOTIFY", body: "SIP/2.0 200 OK\n",
+                                           headers: ["Event: refer", "Subscription-State: terminated"]))
+        _ = await env.settle { alice.said.filter { $0 == "transferred" }.count == 2 }
+        XCTAssertEqual(alice.said.filter { $0 == "transferred" }.count, 2, "\(alice.said)")
+        XCTAssertEqual(alice.said.filter { $0 == "hangup 200" }.count, 2, "\(alice.said)")
+        XCTAssertEqual(Set(seen.requests(.bye).compactMap(\.headers.callID)),
+                       Set([peer.invite.headers.callID, callID2].compactMap { $0 }), "both calls are left")
+        let env = self.env!
+        _ = await env.settle { env.callsInProgress == 0 }
+        XCTAssertEqual(env.callsInProgress, 0)
+    }
+
+    func testAnAttendedTransferWithACallNotOnATrunkIsRefused() async throws {
+        let (first, _, _) = try await answeredCall()
+        final class Other: CallControl, @unchecked Sendable {
+            func clientHangup(_ client: SignalingClient) {}
+            func clientGone(_ client: SignalingClient) {}
+            func clientDTMF(_ digits: String, durationMilliseconds: Int, from client: SignalingClient) {}
+        }
+        try await env.onLoop { first.browserAttendedTransfer(replacing: Other()) }
+        XCTAssertEqual(alice.said.last, "error 501")
+        XCTAssertTrue(seen.requests(.refer).isEmpty)
+    }
+
     // MARK: INVITE with Replaces (RFC 3891)
 
     func testAnInviteWithReplacesTakesOverTheFarEndsDialog() async throws {
