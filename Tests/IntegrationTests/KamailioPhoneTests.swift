@@ -120,6 +120,51 @@ final class KamailioPhoneTests: XCTestCase {
         await fixture.assertNothingLeft(within: 3)
         await fixture.stop()
     }
+
+    /// The browser's blind transfer carried out by a real phone: alice talks
+    /// to bob (baresip, through Kamailio) and transfers him to +15550124;
+    /// the dialplan routes it to the call's own trunk, bob gets our REFER
+    /// (through the proxy, record-routed), accepts it and calls carol
+    /// (another baresip) himself; his NOTIFY of the answer ends alice's
+    /// call as `transferred`, and bob and carol hear each other's tones.
+    func testABrowserTransfersItsCallAndThePhoneCallsTheTarget() async throws {
+        let carol = ("carol", "carol-secret")
+        let kamailio = try KamailioProcess.start(
+            users: [Self.tieline.0: Self.tieline.1, Self.bob.0: Self.bob.1, carol.0: carol.1],
+            dids: ["+15550123": Self.bob.0, "+15550124": carol.0])
+        defer { kamailio.stop() }
+        let bob = try BaresipProcess.start(user: Self.bob.0, password: Self.bob.1, registrar: "127.0.0.1:\(kamailio.port)",
+                                           codecs: ["PCMU"], toneFrequency: 440, toneSampleRate: 8000, calls: 2)
+        defer { bob.stop() }
+        let carolPhone = try BaresipProcess.start(user: carol.0, password: carol.1,
+                                                  registrar: "127.0.0.1:\(kamailio.port)",
+                                                  codecs: ["PCMU"], toneFrequency: 660, toneSampleRate: 8000)
+        defer { carolPhone.stop() }
+        let fixture = try await gateway(kamailio: kamailio, register: false)
+        let carolMark = carolPhone.control.eventCount
+        let result = try await BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice", "--password", "alice-secret",
+                                                 "--call", "+15550123", "--transfer-to", "+15550124",
+                                                 "--transfer-at", "2", "--duration", "10"])
+        XCTAssertNil(result["error"], "\(result)\n\(kamailio.diagnostics)\n\(bob.diagnostics)")
+        let types = BrowserPhone.messageTypes(result)
+        XCTAssertEqual(types.filter { ["answered", "transferred", "hangup", "error"].contains($0) },
+                       ["answered", "transferred", "hangup"], "\(types)\n\(bob.diagnostics)")
+        XCTAssertEqual((result["ended"] as? [String: Any])?["reason"] as? String, "transferred", "\(result)")
+        BrowserPhone.assertTone(result, "browser_rx", hertz: 440, tolerance: 15)
+        // Bob called carol on his own: her phone answered that call.
+        _ = try carolPhone.waitForCallEstablished(since: carolMark, timeout: 10)
+        let bobTrace = bob.read("stdout")
+        XCTAssertTrue(bobTrace.contains("REFER sip:") || bobTrace.contains("REFER "), "bob got the REFER\n\(bobTrace)")
+        XCTAssertTrue(bobTrace.contains("+15550124@127.0.0.1:\(kamailio.port)"), "Refer-To names the trunk\n\(bobTrace)")
+        try await Task.sleep(for: .milliseconds(2000))
+        try carolPhone.hangup()
+        _ = try carolPhone.waitForCallClosed(since: carolMark, timeout: 10)
+        let heard = try XCTUnwrap(carolPhone.receivedRecordings.last, "carol recorded the call\n\(carolPhone.diagnostics)")
+        XCTAssertEqual(Double(try WAVAudio.read(heard).peakFrequency(start: 0.5, duration: 1)), 440, accuracy: 25,
+                       "carol hears bob, not the gateway")
+        await fixture.assertNothingLeft(within: 3)
+        await fixture.stop()
+    }
 }
 
 /// When datagrams reach a UDP port on loopback, from tshark, and with

@@ -79,7 +79,8 @@ final class BaresipProcess: ChildProcess, @unchecked Sendable {
     static func start(user: String, password: String, registrar: String, codecs: [String]? = nil,
                       toneFile: String? = nil, toneFrequency: Double = 1000, toneSampleRate: Int = 16000,
                       toneSeconds: Int = 60, registerInterval: Int = 600, sipTrace: Bool = true,
-                      waitForRegistration: Bool = true, timeout: TimeInterval = 10) throws -> BaresipProcess {
+                      waitForRegistration: Bool = true, timeout: TimeInterval = 10,
+                      calls: Int = 1) throws -> BaresipProcess {
         let configDirectory = FileManager.default.temporaryDirectory
             .appendingPathComponent("tieline-baresip-config-\(UUID().uuidString.prefix(8))")
         let recordings = configDirectory.appendingPathComponent("recordings")
@@ -93,12 +94,13 @@ final class BaresipProcess: ChildProcess, @unchecked Sendable {
                 .write(to: URL(fileURLWithPath: tone))
         }
         let sipPort = try freeSIPPort()
-        let rtpPort = try freeRTPPortPair()
+        // One RTP/RTCP pair per call it may have at once (a transfer makes a second).
+        let rtpPort = try freeRTPPortPair(count: calls)
         let controlPort = freePort(udp: false)
         let config = configTemplate
             .replacingOccurrences(of: "@SIPPORT@", with: String(sipPort))
             .replacingOccurrences(of: "@RTPPORT@", with: String(rtpPort))
-            .replacingOccurrences(of: "@RTCPPORT@", with: String(rtpPort + 1))
+            .replacingOccurrences(of: "@RTCPPORT@", with: String(rtpPort + 2 * calls - 1))
             .replacingOccurrences(of: "@CONTROLPORT@", with: String(controlPort))
             .replacingOccurrences(of: "@TONE@", with: tone)
             .replacingOccurrences(of: "@TONERATE@", with: String(toneSampleRate))
@@ -272,10 +274,10 @@ final class BaresipProcess: ChildProcess, @unchecked Sendable {
 
     /// An even port with its successor free for UDP, below the kernel's
     /// ephemeral range and Tieline's media ports (40000 up in the tests).
-    private static func freeRTPPortPair() throws -> Int {
+    private static func freeRTPPortPair(count: Int = 1) throws -> Int {
         for _ in 0..<200 {
             let port = 2 * Int.random(in: 10_000..<16_000)
-            if !isPortBound(port, udp: true), !isPortBound(port + 1, udp: true) { return port }
+            if (port..<port + 2 * count).allSatisfy({ !isPortBound($0, udp: true) }) { return port }
         }
         throw FreePortError.noneFree
     }
