@@ -8,7 +8,7 @@
     loginForm: $('login-form'), user: $('user'), password: $('password'),
     login: $('login'), logout: $('logout'), loginError: $('login-error'),
     phone: $('phone'), whoami: $('whoami'), dialForm: $('dial-form'),
-    number: $('number'), call: $('call'), hangup: $('hangup'), mute: $('mute'), hold: $('hold'),
+    number: $('number'), call: $('call'), hangup: $('hangup'), mute: $('mute'), hold: $('hold'), transfer: $('transfer'),
     dialpad: $('dialpad'), status: $('status'), duration: $('duration'),
     message: $('message'), incoming: $('incoming'), incomingFrom: $('incoming-from'),
     accept: $('accept'), reject: $('reject'), decline: $('decline'),
@@ -98,6 +98,7 @@
     el.hold.disabled = !c || !c.answered || c.holdPending;
     el.hold.setAttribute('aria-pressed', String(Boolean(c && c.held)));
     el.hold.textContent = c && c.held ? 'Resume' : 'Hold';
+    el.transfer.disabled = !c || !c.answered || c.transferPending;
     el.number.readOnly = Boolean(c);
   }
 
@@ -290,6 +291,7 @@
       case 'hangup': onHangup(msg, c); break;
       case 'dtmf': if (c && msg.digit) say(`Received tone ${msg.digit}`); break;
       case 'held': case 'unheld': if (c) onHeld(c, msg.type === 'held'); break;
+      case 'transferred': if (c) { c.transferred = true; c.transferPending = false; } break;
       default: break; // newer message types: ignore, as the protocol asks
     }
   }
@@ -309,6 +311,7 @@
       return;
     }
     if (c && c.holdPending) { c.holdPending = false; updateButtons(); }
+    if (c && c.transferPending) { c.transferPending = false; updateButtons(); }
     say(text);
   }
 
@@ -348,7 +351,9 @@
       return;
     }
     if (!c) return;
-    if (c.dir === 'in' && !c.answered && msg.code === 200) {
+    if (c.transferred) {
+      endCall('Transferred', `Transferred to ${c.transferTarget}.`, false);
+    } else if (c.dir === 'in' && !c.answered && msg.code === 200) {
       endCall('Answered elsewhere', 'Answered elsewhere.', false);
     } else if (c.dir === 'in' && msg.code === 487) {
       endCall('Caller hung up', 'The caller hung up.', false);
@@ -553,6 +558,21 @@
     }
   }
 
+  // Blind transfer: the far end is asked to call the target itself; our
+  // call ends (transferred, then hangup) once it reports the new call answered.
+  function startTransfer() {
+    const c = app.call;
+    if (!c || !c.answered || c.transferPending) return;
+    const target = (window.prompt('Transfer this call to (number or user):') || '').trim();
+    if (!target) return;
+    if (send({ type: 'transfer', call: c.id, to: target })) {
+      c.transferPending = true;
+      c.transferTarget = target;
+      say(`Transferring to ${target}...`);
+      updateButtons();
+    }
+  }
+
   function onHeld(c, held) {
     c.held = held;
     c.holdPending = false;
@@ -670,6 +690,7 @@
     el.hangup.addEventListener('click', onHangupClick);
     el.mute.addEventListener('click', () => setMuted(el.mute.getAttribute('aria-pressed') !== 'true'));
     el.hold.addEventListener('click', toggleHold);
+    el.transfer.addEventListener('click', startTransfer);
     el.accept.addEventListener('click', acceptCall);
     el.reject.addEventListener('click', () => refuse(486));
     el.decline.addEventListener('click', () => refuse(603));
