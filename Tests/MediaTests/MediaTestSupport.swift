@@ -111,10 +111,14 @@ final class OpusToneSource {
     var sequenceNumber: UInt16
     var timestamp: UInt32
     private var sampleIndex = 0
+    /// The rate the tone is made and encoded at (16000 for a wideband tone).
+    let sampleRate: Int
 
     init(frequency: Double, payloadType: UInt8 = 111, ssrc: UInt32 = 0xB0B0_0001,
-         sequenceNumber: UInt16 = 1000, timestamp: UInt32 = 90_000, frameSamples: Int = 160) throws {
-        encoder = try OpusEncoder(sampleRate: 8000)
+         sequenceNumber: UInt16 = 1000, timestamp: UInt32 = 90_000, frameSamples: Int = 160,
+         sampleRate: Int = 8000) throws {
+        encoder = try OpusEncoder(sampleRate: Int32(sampleRate))
+        self.sampleRate = sampleRate
         self.frameSamples = frameSamples
         self.frequency = frequency
         self.payloadType = payloadType
@@ -126,7 +130,7 @@ final class OpusToneSource {
     /// The next packet; the stream's counters move on either way, so
     /// not sending the result is a loss.
     func next() -> [UInt8] {
-        let pcm = sine(frequency, sampleRate: 8000, start: sampleIndex, count: frameSamples)
+        let pcm = sine(frequency, sampleRate: sampleRate, start: sampleIndex, count: frameSamples)
         sampleIndex += frameSamples
         var out = [UInt8](repeating: 0, count: 400)
         let length = pcm.withUnsafeBufferPointer { samples in
@@ -135,7 +139,7 @@ final class OpusToneSource {
         precondition(length > 0, "opus encode failed")
         let header = RTPHeader(payloadType: payloadType, sequenceNumber: sequenceNumber, timestamp: timestamp, ssrc: ssrc)
         sequenceNumber &+= 1
-        timestamp &+= UInt32(frameSamples * 6)
+        timestamp &+= UInt32(frameSamples * 48000 / sampleRate)
         return rtpPacket(header, Array(out[0..<length]))
     }
 

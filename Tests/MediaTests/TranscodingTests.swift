@@ -127,6 +127,38 @@ struct TranscodingTests {
         #expect(toneDominates(Array(pcm.dropFirst(5 * 320)), sampleRate: 16000, frequency: 440))
     }
 
+    @Test("G.722 stays wideband both ways: 5 kHz from the browser and 6 kHz from the phone cross unaliased")
+    func g722IsWidebandBothWays() throws {
+        var driver = BridgeDriver(try opusBridge(phone: .g722))
+        let source = try OpusToneSource(frequency: 5000, frameSamples: 320, sampleRate: 16000)
+        for i in 0..<50 { driver.send(source.next(), from: .browser, now: Double(i) * 0.02) }
+        let decoder = G722Decoder()
+        var pcm: [Int16] = []
+        for packet in driver.emitted.dropFirst(10) {
+            var samples = [Int16](repeating: 0, count: 320)
+            let count = packet.payload.withUnsafeBytes { bytes in
+                samples.withUnsafeMutableBufferPointer { decoder.decode(bytes, into: $0) }
+            }
+            pcm += samples[0..<count]
+        }
+        #expect(toneDominates(pcm, sampleRate: 16000, frequency: 5000), "the phone gets 5 kHz, above narrowband")
+
+        var back = BridgeDriver(try opusBridge(phone: .g722))
+        let encoder = G722Encoder()
+        for i in 0..<30 {
+            let tone = sine(6000, sampleRate: 16000, start: i * 320, count: 320)
+            var payload = [UInt8](repeating: 0, count: 160)
+            _ = tone.withUnsafeBufferPointer { samples in
+                payload.withUnsafeMutableBufferPointer { encoder.encode(samples, into: $0) }
+            }
+            let header = RTPHeader(payloadType: 9, sequenceNumber: UInt16(i), timestamp: UInt32(i * 160), ssrc: 77)
+            back.send(rtpPacket(header, payload), from: .phone, now: Double(i) * 0.02)
+        }
+        let heard = try #require(try decodeOpus(back.emitted, sampleRate: 48000))
+        #expect(toneDominates(Array(heard.dropFirst(5 * 960)), sampleRate: 48000, frequency: 6000),
+                "the browser gets 6 kHz, not its 2 kHz alias")
+    }
+
     @Test("60 ms Opus frames become three 20 ms PCMU packets each; a lost one is rebuilt whole")
     func longOpusFrames() throws {
         var driver = BridgeDriver(try opusBridge())
