@@ -53,11 +53,6 @@ final class BlindTransfer: Sendable {
 
     /// Accepts the REFER (202, NOTIFY 100) and runs the target for `user`.
     func start(user: String, callID: String) {
-        guard refer.replaces == nil else {
-            // An attended transfer: not taken yet; the call goes on as it was.
-            refer.reject(501, reason: "Replaces Not Supported")
-            return report(.failure(TransferFailure(code: 501, reason: "attended transfer (Replaces) is not supported")))
-        }
         refer.accept()
         logger.info("transfer to \(number) asked by the far end")
         let call = DialplanCall(from: user, to: number, user: user, direction: .fromBrowser, headers: [:],
@@ -154,6 +149,12 @@ final class BlindTransfer: Sendable {
         parameters.present(callerName: options.callerName, privacy: options.privacy, asserted: trunk.assertedIdentity)
         if let seconds = options.ringTimeout { parameters.ringTimeout = .milliseconds(Int64(seconds * 1000)) }
         parameters.headers += options.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        if let replaces = refer.replaces {
+            // An attended transfer (RFC 5589 §7): the target takes our call
+            // in place of its dialog with the referrer (RFC 3891), and one
+            // that cannot says 420 rather than ringing as a new call.
+            parameters.headers += [("Replaces", replaces), ("Require", "replaces")]
+        }
         state.value.invite = environment.userAgent.invite(parameters) { [self] event in
             guard !state.value.done else {
                 if case .answered(_, let dialog) = event { dialog.bye() }
