@@ -1,6 +1,27 @@
 import Foundation
 import XCTest
 
+/// A dialplan script in a fresh temporary directory, which the caller removes.
+private func temporaryDialplan(_ lua: String) throws -> (directory: URL, script: String) {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tieline-transfer-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let script = directory.appendingPathComponent("dialplan.lua").path
+    try lua.write(toFile: script, atomically: true, encoding: .utf8)
+    return (directory, script)
+}
+
+/// 2001 goes to the PBX, 2002 to the transfer target, anything else is refused.
+private let pbxAndTargetDialplan = """
+    if call.to == "2001" then
+      call:bridge("sip:2001@127.0.0.1:" .. variables.pbx_port)
+    elseif call.to == "2002" then
+      call:bridge("sip:2002@127.0.0.1:" .. variables.target_port)
+    else
+      call:hangup(403, "not from here")
+    end
+
+    """
+
 /// A PBX transfers the browser's call blind (REFER, RFC 3515): sipp answers
 /// alice's call with media toward a port nobody listens on, then REFERs her
 /// to 2002, which the dialplan (run as alice's own call) sends to a second
@@ -12,20 +33,8 @@ final class BlindTransferTests: XCTestCase {
     func testAPBXTransfersTheBrowserToANumberTheDialplanRoutes() async throws {
         let pbxPort = try freeUDPAndTCPPort()
         let targetPort = try freeUDPAndTCPPort()
-        let scripts = FileManager.default.temporaryDirectory.appendingPathComponent("tieline-refer-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
+        let (scripts, script) = try temporaryDialplan(pbxAndTargetDialplan)
         defer { try? FileManager.default.removeItem(at: scripts) }
-        let script = scripts.appendingPathComponent("refer.lua").path
-        try """
-            if call.to == "2001" then
-              call:bridge("sip:2001@127.0.0.1:" .. variables.pbx_port)
-            elseif call.to == "2002" then
-              call:bridge("sip:2002@127.0.0.1:" .. variables.target_port)
-            else
-              call:hangup(403, "not from here")
-            end
-
-            """.write(toFile: script, atomically: true, encoding: .utf8)
         let routing = "{ home_country: \"49\", variables: { pbx_port: \"\(pbxPort)\", target_port: \"\(targetPort)\" } }"
         let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: freePort(udp: true))], browsers: true,
                                                dialplan: script, routing: routing)
@@ -64,20 +73,8 @@ final class BrowserTransferTests: XCTestCase {
     func testTheBrowserTransfersItsCallThroughThePBX() async throws {
         let pbxPort = try freeUDPAndTCPPort()
         let targetPort = freePort(udp: true)
-        let scripts = FileManager.default.temporaryDirectory.appendingPathComponent("tieline-xfer-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
+        let (scripts, script) = try temporaryDialplan(pbxAndTargetDialplan)
         defer { try? FileManager.default.removeItem(at: scripts) }
-        let script = scripts.appendingPathComponent("transfer.lua").path
-        try """
-            if call.to == "2001" then
-              call:bridge("sip:2001@127.0.0.1:" .. variables.pbx_port)
-            elseif call.to == "2002" then
-              call:bridge("sip:2002@127.0.0.1:" .. variables.target_port)
-            else
-              call:hangup(403, "not from here")
-            end
-
-            """.write(toFile: script, atomically: true, encoding: .utf8)
         let routing = "{ home_country: \"49\", variables: { pbx_port: \"\(pbxPort)\", target_port: \"\(targetPort)\" } }"
         let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: freePort(udp: true))], browsers: true,
                                                dialplan: script, routing: routing)
@@ -112,14 +109,8 @@ final class BrowserTransferTests: XCTestCase {
 final class ReplacesTests: XCTestCase {
     func testAnInviteWithReplacesTakesOverTheBrowsersCall() async throws {
         let pbxPort = try freeUDPAndTCPPort()
-        let scripts = FileManager.default.temporaryDirectory.appendingPathComponent("tieline-replaces-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
+        let (scripts, script) = try temporaryDialplan("call:bridge(\"sip:2001@127.0.0.1:\" .. variables.pbx_port)\n")
         defer { try? FileManager.default.removeItem(at: scripts) }
-        let script = scripts.appendingPathComponent("pbx.lua").path
-        try """
-            call:bridge("sip:2001@127.0.0.1:" .. variables.pbx_port)
-
-            """.write(toFile: script, atomically: true, encoding: .utf8)
         let replacesFile = scripts.appendingPathComponent("replaces").path
         let routing = "{ home_country: \"49\", variables: { pbx_port: \"\(pbxPort)\" } }"
         let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: freePort(udp: true))], browsers: true,

@@ -249,18 +249,8 @@ import Testing
         return incoming
     }
 
+    /// The peer's response with its To tag "callee" (SessionTimerTests builds it).
     func reply(_ request: SIPRequest, _ code: Int, _ extra: [String] = [], body: String = "") -> String {
-        var text = "SIP/2.0 \(code) \(SIPResponse.defaultReasonPhrase(code))\n"
-        text += "Via: \(request.headers.all("Via").first ?? "")\n"
-        text += "From: \(request.headers["From"] ?? "")\n"
-        let to = request.headers["To"] ?? ""
-        text += "To: \(to)\(to.contains("tag=") ? "" : ";tag=callee")\n"
-        text += "Call-ID: \(request.headers.callID ?? "")\n"
-        text += "CSeq: \(request.headers["CSeq"] ?? "")\n"
-        text += "Contact: <sip:callee@127.0.0.1:5070>\n"
-        for line in extra { text += line + "\n" }
-        if !body.isEmpty { text += "Content-Type: application/sdp\n" }
-        text += "Content-Length: \(body.replacingOccurrences(of: "\n", with: "\r\n").utf8.count)\n\n" + body
-        return text
+        SessionTimerTests().reply(request, code, extra, body: body)
     }
 }
