@@ -81,7 +81,8 @@ extension DialplanRun {
             var options = BridgeOptions(callerID: at(4).string, callerName: at(5).string, ringTimeout: at(6).number,
                                         codecs: at(7).string.map { $0.split(separator: ",").map(String.init) })
             options.privacy = at(8) == .boolean(true)
-            var index = 9
+            options.relay = at(9) == .boolean(true)
+            var index = 10
             while index + 1 < values.count {
                 guard let header = at(index).string, let value = at(index + 1).string else { return nil }
                 options.headers[header] = value

@@ -47,6 +47,9 @@ public struct BridgeOptions: Sendable, Equatable {
     /// Withhold the caller's identity (RFC 3323): From anonymous and
     /// `Privacy: id`; only a trusted trunk still learns it (RFC 3325).
     public var privacy = false
+    /// A trunk's call may go out to this trunk or URI (an SBC-style relay):
+    /// without it a call from a trunk never goes out again (no open relay).
+    public var relay = false
 
     public init(callerID: String? = nil, callerName: String? = nil, ringTimeout: Double? = nil,
                 codecs: [String]? = nil, headers: [String: String] = [:]) {

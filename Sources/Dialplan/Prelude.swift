@@ -374,7 +374,7 @@ end
 
 local BRIDGE_OPTIONS = {
   caller_id = true, caller_name = true, ring_timeout = true, codecs = true, headers = true, number = true,
-  privacy = true,
+  privacy = true, relay = true,
 }
 local CODECS = { PCMU = true, PCMA = true, G722 = true }
 
@@ -474,9 +474,14 @@ function thecall.bridge(self, target, options)
   if privacy ~= nil and type(privacy) ~= "boolean" then
     fail(2, "call:bridge: privacy must be true or false, got %s", show(privacy))
   end
+  local relay = options.relay
+  if relay ~= nil and type(relay) ~= "boolean" then
+    fail(2, "call:bridge: relay must be true or false, got %s", show(relay))
+  end
+  if relay and kind == "user" then fail(2, "call:bridge: relay is only for trunk and sip: targets") end
   -- Holes (nil options) are why the length is kept in n.
   local req = { "bridge", kind, name, number, caller_id, caller_name, ring_timeout, bridge_codecs(options.codecs),
-                privacy == true, n = 9 }
+                privacy == true, relay == true, n = 10 }
   bridge_headers(options.headers, req)
   local outcome, code, reason, answered = request(tunpack(req, 1, req.n))
   if outcome == FAILED then

@@ -71,6 +71,9 @@ public final class MediaEngine: Sendable {
         return session
     }
 
+    func nextLoop() -> any EventLoop { group.next() }
+    var relayLogger: Logger { logger }
+
     private func bindFree(pair: Bool, on loop: any EventLoop) async throws -> (Int, any Channel) {
         for _ in 0..<64 {
             guard let port = ports.reserve(pair: pair) else { break }
@@ -80,7 +83,7 @@ public final class MediaEngine: Sendable {
         throw MediaError.noFreePorts(configuration.portRange)
     }
 
-    private func bindPair(on loop: any EventLoop) async throws -> (Int, (any Channel, any Channel)) {
+    func bindPair(on loop: any EventLoop) async throws -> (Int, (any Channel, any Channel)) {
         for _ in 0..<64 {
             guard let port = ports.reserve(pair: true) else { break }
             if let rtp = try? await bind(port: port, on: loop) {

@@ -103,6 +103,8 @@ public struct CallDirection: RawRepresentable, Sendable, Hashable, Codable, Cust
 
     public static let browserToTrunk = CallDirection(rawValue: "browser-to-trunk")
     public static let trunkToBrowser = CallDirection(rawValue: "trunk-to-browser")
+    /// A trunk's call the dialplan relayed to another trunk or a SIP URI.
+    public static let trunkToTrunk = CallDirection(rawValue: "trunk-to-trunk")
 
     public var description: String { rawValue }
 

@@ -20,6 +20,8 @@ protocol CallEnvironment: AnyObject, Sendable {
     /// A new media endpoint for one call (sockets bound on a media loop):
     /// on the loop of `peer` when given, so that the two can be joined.
     func makeMedia(near peer: (any MediaEndpoint)?) async throws -> any MediaEndpoint
+    /// A new relay's media (a trunk's call relayed to another SIP peer).
+    func makeRelay() async throws -> any RelayEndpoint
     /// The logged-in connections of a user, oldest first.
     func connections(of user: String) -> [any BrowserConnection]
     func makeDialplanRun(_ call: DialplanCall, log: Logger) -> DialplanRun
@@ -123,6 +125,11 @@ extension Gateway: CallEnvironment {
     func makeMedia(near peer: (any MediaEndpoint)?) async throws -> any MediaEndpoint {
         guard let media else { throw GatewayError.configuration("no media engine") }
         return try await media.makeSession(on: (peer as? MediaSession)?.eventLoop)
+    }
+
+    func makeRelay() async throws -> any RelayEndpoint {
+        guard let media else { throw GatewayError.configuration("no media engine") }
+        return try await media.makeRelaySession()
     }
 
     func connections(of user: String) -> [any BrowserConnection] { browsers.connections(of: user) }

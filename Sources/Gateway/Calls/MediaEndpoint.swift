@@ -164,6 +164,22 @@ protocol CallApplication: AnyObject, Sendable {
 
 extension MediaSession: MediaEndpoint {}
 
+/// The media of a trunk's call relayed to another SIP peer (`RelaySession`):
+/// offer/answer across its two legs, as `SIPRelayCall` needs it.
+protocol RelayEndpoint: AnyObject, Sendable {
+    /// Our offer to the callee, from the caller's offer and the codecs the callee's trunk allows.
+    func calleeOffer(callerOffer: SessionDescription, address: String,
+                     allowed: [PhoneCodec]) async throws -> SessionDescription
+    /// The callee's answer (once); returns our answer for the caller.
+    func acceptCalleeAnswer(_ answer: SessionDescription, address: String) async throws -> SessionDescription
+    func answerReoffer(_ offer: SessionDescription, from side: RelaySide, address: String) async throws -> SessionDescription
+    func currentDescription(_ side: RelaySide, address: String) async throws -> SessionDescription
+    func statistics() async throws -> MediaStatistics
+    func close(reason: String) async
+}
+
+extension RelaySession: RelayEndpoint {}
+
 /// The media plane's application, with completions on the call's loop.
 extension LocalMediaApplication: CallApplication {
     func echo() { startEcho() }

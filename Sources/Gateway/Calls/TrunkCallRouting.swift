@@ -28,7 +28,8 @@ extension DialplanCall {
 
 extension Gateway {
     /// A call from a trunk, with media: the dialplan decides which user it
-    /// rings. Calls from trunks never go out to a trunk again (no relay).
+    /// rings. Calls from trunks go out to a trunk or SIP URI again only when
+    /// the script says `relay = true` for that bridge (no open relay).
     func routeTrunkCall(_ invite: IncomingInvite, trunk: TrunkConfig?) {
         var log = logger
         log[metadataKey: "sip-call"] = "\(invite.request.headers.callID ?? "?")"
@@ -42,6 +43,10 @@ extension Gateway {
                                           answerAddress: config.media.publicAddress)
                 IncomingBrowserCall(environment: self, caller: caller, user: user).start()
                 return
+            case .bridge(let target, let options) where options.relay && target.isSIP:
+                return SIPRelayCall(environment: self, invite: invite, trunk: trunk,
+                                    calledNumber: calledNumber(invite.request, trunk: trunk), run: run, logger: log)
+                    .start(step)
             case .bridge(.trunk, _), .bridge(.uri, _):
                 step = run.resume(.bridged(code: 403, reason: "calls from trunks are not sent out again",
                                            answered: false))

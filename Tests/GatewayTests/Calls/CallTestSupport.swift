@@ -85,6 +85,15 @@ final class FakeCallEnvironment: CallEnvironment, @unchecked Sendable {
         return media
     }
 
+    let relays = NIOLockedValueBox<[FakeRelay]>([])
+
+    func makeRelay() async throws -> any RelayEndpoint {
+        if mediaFails { throw MediaError.negotiation("no ports") }
+        let relay = FakeRelay()
+        relays.withLockedValue { $0.append(relay) }
+        return relay
+    }
+
     func connections(of user: String) -> [any BrowserConnection] { browsers.withLockedValue { $0[user] ?? [] } }
     func makeDialplanRun(_ call: DialplanCall, log: Logger) -> DialplanRun { dialplan.makeRun(call, log: log) }
     func endpoint(for trunk: TrunkConfig) -> EventLoopFuture<SIPEndpoint> {
@@ -132,6 +141,41 @@ final class FakeCallEnvironment: CallEnvironment, @unchecked Sendable {
         let counts = try await onLoop { self.userAgent.counts }
         return callsInProgress == 0 && counts.dialogs == 0 && counts.incomingInvites == 0 && counts.outgoingInvites == 0
     }
+}
+
+/// A relay's media that answers with fixed descriptions and remembers what it was asked.
+final class FakeRelay: RelayEndpoint, @unchecked Sendable {
+    let calls = NIOLockedValueBox<[String]>([])
+    let closed = NIOLockedValueBox(false)
+
+    static func description(port: UInt16, codec: SDPAudioCodec = .pcmu) -> SessionDescription {
+        PlainAudioDescription(address: "192.0.2.1", port: port, codecs: [codec]).sessionDescription(sessionID: 7,
+                                                                                                    sessionVersion: 1)
+    }
+
+    func calleeOffer(callerOffer: SessionDescription, address: String,
+                     allowed: [PhoneCodec]) async throws -> SessionDescription {
+        calls.withLockedValue { $0.append("calleeOffer \(allowed.map(\.rawValue).joined(separator: ","))") }
+        return Self.description(port: 40002)
+    }
+
+    func acceptCalleeAnswer(_ answer: SessionDescription, address: String) async throws -> SessionDescription {
+        calls.withLockedValue { $0.append("acceptCalleeAnswer") }
+        return Self.description(port: 40000)
+    }
+
+    func answerReoffer(_ offer: SessionDescription, from side: RelaySide, address: String) async throws -> SessionDescription {
+        calls.withLockedValue { $0.append("answerReoffer \(side)") }
+        return Self.description(port: side == .caller ? 40000 : 40002)
+    }
+
+    func currentDescription(_ side: RelaySide, address: String) async throws -> SessionDescription {
+        calls.withLockedValue { $0.append("currentDescription \(side)") }
+        return Self.description(port: side == .caller ? 40000 : 40002)
+    }
+
+    func statistics() async throws -> MediaStatistics { MediaStatistics() }
+    func close(reason: String) async { closed.withLockedValue { $0 = true } }
 }
 
 /// Media that answers with fixed descriptions and remembers what it was asked.

@@ -1,0 +1,262 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import SDP
+
+/// A relayed call's media on the network (`RelayMedia` behind an RTP/RTCP
+/// port pair per leg), all on one event loop, so a packet is read, restamped
+/// or transcoded and written without a thread hop. Offer/answer for both
+/// legs lives here too: the caller's offer makes the callee's
+/// (`calleeOffer`), the callee's answer makes the caller's
+/// (`acceptCalleeAnswer`), and later offers on either leg are answered with
+/// the codec agreed at the start (`answerReoffer`). The public methods hop
+/// onto the loop.
+public final class RelaySession: RelayTransport, @unchecked Sendable {
+    public let eventLoop: any EventLoop
+    /// The RTP port of each leg; RTCP is on the next one.
+    public let callerPort: Int
+    public let calleePort: Int
+
+    /// Confined to `eventLoop`.
+    let media: RelayMedia
+    private var negotiation: RelayNegotiation?
+    private var agreed: (caller: RelayLegCodec, callee: RelayLegCodec)?
+    private var channels: [RelaySocket: any Channel] = [:]
+    private var timer: RepeatedTask?
+    private var endedReason: String?
+    private var outgoing: ByteBuffer
+    private let scratch: UnsafeMutableRawBufferPointer
+    /// The o= line of each leg's descriptions (RFC 3264 §8).
+    private let versions: NIOLockedValueBox<[LocalDescriptionVersion]>
+    private let logger: Logger
+    private let release: @Sendable () -> Void
+
+    init(eventLoop: any EventLoop, callerPort: Int, calleePort: Int, configuration: MediaSessionConfiguration,
+         logger: Logger, release: @escaping @Sendable () -> Void) {
+        self.eventLoop = eventLoop
+        self.callerPort = callerPort
+        self.calleePort = calleePort
+        self.logger = logger
+        self.release = release
+        outgoing = ByteBufferAllocator().buffer(capacity: 2048)
+        scratch = .allocate(byteCount: 2048, alignment: 8)
+        scratch.initializeMemory(as: UInt8.self, repeating: 0)
+        media = RelayMedia(configuration: configuration, transport: Placeholder.shared)
+        versions = NIOLockedValueBox([LocalDescriptionVersion(sessionID: UInt64(media.ssrc(.caller))),
+                                      LocalDescriptionVersion(sessionID: UInt64(media.ssrc(.callee)))])
+        media.rebind(transport: self)
+    }
+
+    deinit { scratch.deallocate() }
+
+    func attach(_ channel: any Channel, as socket: RelaySocket) {
+        eventLoop.preconditionInEventLoop()
+        channels[socket] = channel
+    }
+
+    func startTimer() {
+        timer = eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { [self] _ in
+            media.tick(now: MediaSession.now())
+        }
+    }
+
+    // MARK: offer/answer, from any thread
+
+    /// Our offer to the callee for the caller's offer: the caller's codecs
+    /// first (see `RelayNegotiation`), telephone-event, the caller's ptime.
+    public func calleeOffer(callerOffer: SessionDescription, address: String,
+                            allowed: [PhoneCodec]) async throws -> SessionDescription {
+        let remote = try PlainAudioDescription(callerOffer)
+        let negotiation = try RelayNegotiation(callerOffer: remote, allowed: allowed)
+        try await eventLoop.submit { [self] in self.negotiation = negotiation }.get()
+        return stamp(PlainAudioDescription(address: address, port: UInt16(calleePort),
+                                           codecs: negotiation.calleeCodecs.map(\.sdp),
+                                           telephoneEvents: [.telephoneEvent(payloadType: 101)],
+                                           ptime: remote.ptime, direction: .sendrecv), side: .callee)
+    }
+
+    /// Takes the callee's answer (from a 183 or the 200: once), starts the
+    /// relay, and returns our answer for the caller.
+    public func acceptCalleeAnswer(_ answer: SessionDescription, address: String) async throws -> SessionDescription {
+        let remote = try PlainAudioDescription(answer)
+        let rtp = try SocketAddress(ipAddress: remote.address, port: Int(remote.port))
+        let rtcp = try SocketAddress(ipAddress: remote.address, port: Int(remote.rtcpPort ?? remote.port + 1))
+        let (caller, offer) = try await eventLoop.submit { [self] () throws -> (RelayLegCodec, PlainAudioDescription) in
+            guard let negotiation else { throw MediaError.negotiation("the callee answered before it was offered") }
+            if let agreed { return (agreed.caller, negotiation.callerOffer) }
+            guard let callee = RelayNegotiation.calleeCodec(in: remote, offered: negotiation.calleeCodecs),
+                  let caller = negotiation.callerCodec(for: callee.codec) else {
+                throw MediaError.negotiation("the callee's answer has none of the codecs it was offered")
+            }
+            let callerRTP = try SocketAddress(ipAddress: negotiation.callerOffer.address,
+                                              port: Int(negotiation.callerOffer.port))
+            let callerRTCP = try SocketAddress(ipAddress: negotiation.callerOffer.address,
+                                               port: Int(negotiation.callerOffer.rtcpPort ?? negotiation.callerOffer.port + 1))
+            try media.install(caller: caller, callee: callee)
+            agreed = (caller, callee)
+            media.setRemote(.caller, rtp: callerRTP, rtcp: callerRTCP)
+            media.setRemote(.callee, rtp: rtp, rtcp: rtcp)
+            media.setSends(.caller, Self.receives(negotiation.callerOffer))
+            media.setSends(.callee, Self.receives(remote))
+            return (caller, negotiation.callerOffer)
+        }.get()
+        return description(for: .caller, codec: caller, address: address, direction: offer.direction.reversed)
+    }
+
+    /// A new offer from one leg inside the call (a re-INVITE or UPDATE:
+    /// hold, resume, a new address): answered with the codec agreed at the
+    /// start and the direction mirrored; the other leg hears nothing of it.
+    public func answerReoffer(_ offer: SessionDescription, from side: RelaySide,
+                              address: String) async throws -> SessionDescription {
+        let remote = try PlainAudioDescription(offer)
+        let codec = try await eventLoop.submit { [self] () throws -> RelayLegCodec in
+            guard let agreed else { throw MediaError.negotiation("the relay was never negotiated") }
+            let codec = side == .caller ? agreed.caller : agreed.callee
+            guard let offered = remote.codecs.first(where: { PhoneCodec(name: $0.name) == codec.codec }) else {
+                throw MediaError.negotiation("the new offer drops \(codec.codec.rawValue), the call's codec")
+            }
+            media.setSends(side, Self.receives(remote))
+            if Self.receives(remote), let rtp = try? SocketAddress(ipAddress: remote.address, port: Int(remote.port)) {
+                let rtcp = (try? SocketAddress(ipAddress: remote.address, port: Int(remote.rtcpPort ?? remote.port + 1))) ?? rtp
+                media.setRemote(side, rtp: rtp, rtcp: rtcp)
+            }
+            var answered = codec
+            answered.payloadType = offered.payloadType
+            return answered
+        }.get()
+        return description(for: side, codec: codec, address: address, direction: remote.direction.reversed)
+    }
+
+    /// What a leg agreed on, for a re-INVITE without SDP (a session refresh).
+    public func currentDescription(_ side: RelaySide, address: String) async throws -> SessionDescription {
+        let codec = try await eventLoop.submit { [self] () throws -> RelayLegCodec in
+            guard let agreed else { throw MediaError.negotiation("the relay was never negotiated") }
+            return side == .caller ? agreed.caller : agreed.callee
+        }.get()
+        return description(for: side, codec: codec, address: address, direction: .sendrecv)
+    }
+
+    public func statistics() async throws -> MediaStatistics {
+        try await eventLoop.submit { [self] in
+            var stats = media.statistics()
+            stats.ended = endedReason
+            return stats
+        }.get()
+    }
+
+    /// Ends the session: sockets closed, ports released.
+    public func close(reason: String = "closed") async {
+        try? await eventLoop.submit { [self] in end(reason) }.get()
+    }
+
+    // MARK: on the loop
+
+    func received(_ buffer: ByteBuffer, from source: SocketAddress, on socket: RelaySocket) {
+        guard endedReason == nil else { return }
+        let length = min(buffer.readableBytes, scratch.count)
+        buffer.withUnsafeReadableBytes { bytes in
+            scratch.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[0..<length]))
+        }
+        media.receive(UnsafeRawBufferPointer(rebasing: scratch[0..<length]), from: source, on: socket,
+                      now: MediaSession.now())
+    }
+
+    public func send(_ bytes: UnsafeRawBufferPointer, to address: SocketAddress, on socket: RelaySocket) {
+        guard let channel = channels[socket] else { return }
+        outgoing.clear()
+        outgoing.writeBytes(bytes)
+        channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: outgoing), promise: nil)
+    }
+
+    private func end(_ reason: String) {
+        guard endedReason == nil else { return }
+        endedReason = reason
+        logger.debug("relay media ended", metadata: ["reason": "\(reason)", "port": "\(callerPort)"])
+        timer?.cancel()
+        timer = nil
+        for channel in channels.values { channel.close(promise: nil) }
+        channels.removeAll()
+        release()
+    }
+
+    // MARK: descriptions
+
+    private func description(for side: RelaySide, codec: RelayLegCodec, address: String,
+                             direction: SDPDirection) -> SessionDescription {
+        var sdp = codec.codec.sdp
+        sdp.payloadType = codec.payloadType
+        return stamp(PlainAudioDescription(
+            address: address, port: UInt16(side == .caller ? callerPort : calleePort), codecs: [sdp],
+            telephoneEvents: codec.telephoneEvent.map { [.telephoneEvent(payloadType: $0)] } ?? [],
+            ptime: codec.packetTime, direction: direction), side: side)
+    }
+
+    private func stamp(_ description: PlainAudioDescription, side: RelaySide) -> SessionDescription {
+        let plain = description.sessionDescription(sessionID: 0, sessionVersion: 0)
+        return versions.withLockedValue { $0[side == .caller ? 0 : 1].stamp(plain) }
+    }
+
+    /// Whether a peer with this description may be sent RTP (RFC 3264 §5.1, §8.4).
+    private static func receives(_ description: PlainAudioDescription) -> Bool {
+        let held = description.address == "0.0.0.0" || description.address == "::"
+        return !held && (description.direction == .sendrecv || description.direction == .recvonly)
+    }
+
+    private final class Placeholder: RelayTransport, Sendable {
+        static let shared = Placeholder()
+        func send(_ bytes: UnsafeRawBufferPointer, to address: SocketAddress, on socket: RelaySocket) {}
+    }
+}
+
+/// Hands each datagram of one of a relay's sockets to it, on its loop.
+final class RelayDatagramHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+
+    private let session: RelaySession
+    private let socket: RelaySocket
+
+    init(session: RelaySession, socket: RelaySocket) {
+        self.session = session
+        self.socket = socket
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        session.received(envelope.data, from: envelope.remoteAddress, on: socket)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {}
+}
+
+extension MediaEngine {
+    /// A relay's media: an RTP/RTCP pair for each leg, bound on one loop, timers running.
+    public func makeRelaySession() async throws -> RelaySession {
+        let loop = nextLoop()
+        let (callerPort, callerChannels) = try await bindPair(on: loop)
+        let calleePort: Int
+        let calleeChannels: (any Channel, any Channel)
+        do {
+            (calleePort, calleeChannels) = try await bindPair(on: loop)
+        } catch {
+            try? await callerChannels.0.close()
+            try? await callerChannels.1.close()
+            ports.release(callerPort, pair: true)
+            throw error
+        }
+        let ports = self.ports
+        let session = RelaySession(eventLoop: loop, callerPort: callerPort, calleePort: calleePort,
+                                   configuration: configuration.session, logger: relayLogger, release: {
+                                       ports.release(callerPort, pair: true)
+                                       ports.release(calleePort, pair: true)
+                                   })
+        try await loop.submit {
+            for (channel, socket) in [(callerChannels.0, RelaySocket.rtp(.caller)), (callerChannels.1, .rtcp(.caller)),
+                                      (calleeChannels.0, .rtp(.callee)), (calleeChannels.1, .rtcp(.callee))] {
+                session.attach(channel, as: socket)
+                try channel.pipeline.syncOperations.addHandler(RelayDatagramHandler(session: session, socket: socket))
+            }
+            session.startTimer()
+        }.get()
+        return session
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import XCTest
+@testable import Gateway
+
+/// SIP ⇄ SIP through the dialplan (an SBC-style bridge) with real phones:
+/// bob (baresip, PCMU only, 440 Hz) calls Tieline's DID through Kamailio;
+/// the script relays the call back out through that trunk to carol's DID
+/// (another baresip, PCMA only, 660 Hz). The media is anchored in the
+/// gateway and transcoded between the two laws; each phone must hear the
+/// other's tone. Without `relay = true` the same script is refused 403:
+/// a call from a trunk never goes out again on its own.
+final class RelayTests: XCTestCase {
+    static let tieline = ("tieline", "tieline-secret")
+    static let bob = ("bob", "bob-secret")
+    static let carol = ("carol", "carol-secret")
+
+    func testATrunkCallRelayedToAnotherPhoneHasAudioBothWaysAndEndsOnBothSides() async throws {
+        try await withRelay(allowed: true) { kamailio, fixture, bob, carol in
+            let carolMark = carol.control.eventCount
+            let bobMark = bob.control.eventCount
+            try bob.dial("+15550100", timeout: 15)
+            _ = try carol.waitForCallEstablished(since: carolMark, timeout: 10)
+            try await Task.sleep(for: .milliseconds(3000))
+            try bob.hangup()
+            _ = try bob.waitForCallClosed(since: bobMark, timeout: 10)
+            // Bob's BYE reached carol as the gateway's BYE on the other dialog.
+            let closed = try carol.waitForCallClosed(since: carolMark, timeout: 10)
+            XCTAssertNotNil(closed.type, carol.diagnostics)
+            let carolHeard = try XCTUnwrap(carol.receivedRecordings.last, "carol recorded the call\n\(carol.diagnostics)")
+            XCTAssertEqual(Double(try WAVAudio.read(carolHeard).peakFrequency(start: 1, duration: 1)), 440, accuracy: 25,
+                           "carol (PCMA) hears bob (PCMU)")
+            let bobHeard = try XCTUnwrap(bob.receivedRecordings.last, "bob recorded the call\n\(bob.diagnostics)")
+            XCTAssertEqual(Double(try WAVAudio.read(bobHeard).peakFrequency(start: 1, duration: 1)), 660, accuracy: 25,
+                           "bob (PCMU) hears carol (PCMA)")
+            // The two laws met in the gateway: carol was offered bob's PCMU first and answered PCMA.
+            let carolTrace = carol.read("stdout")
+            XCTAssertTrue(carolTrace.contains("m=audio") && carolTrace.contains("RTP/AVP 0 8"),
+                          "carol's offer leads with the caller's codec\n\(carolTrace)")
+            await fixture.assertNothingLeft(within: 3)
+        }
+    }
+
+    func testWithoutRelayTheScriptsBridgeToATrunkIsRefused403() async throws {
+        try await withRelay(allowed: false) { kamailio, fixture, bob, carol in
+            let carolMark = carol.control.eventCount
+            XCTAssertThrowsError(try bob.dial("+15550100", timeout: 15)) { error in
+                XCTAssertTrue("\(error)".contains("403"), "bob hears 403: \(error)\n\(bob.diagnostics)")
+            }
+            XCTAssertThrowsError(try carol.waitForCallEstablished(since: carolMark, timeout: 2),
+                                 "no INVITE went out to carol")
+            await fixture.assertNothingLeft(within: 3)
+        }
+    }
+
+    /// Kamailio with the three accounts and both DIDs, Tieline registered as
+    /// `tieline` with a script that relays calls from the `kamailio` trunk to
+    /// +15550124 (with or without `relay = true`), bob and carol registered.
+    private func withRelay(allowed: Bool,
+                           _ body: (KamailioProcess, GatewayFixture, BaresipProcess, BaresipProcess) async throws -> Void)
+        async throws {
+        let kamailio = try KamailioProcess.start(
+            users: [Self.tieline.0: Self.tieline.1, Self.bob.0: Self.bob.1, Self.carol.0: Self.carol.1],
+            dids: ["+15550100": Self.tieline.0, "+15550124": Self.carol.0])
+        defer { kamailio.stop() }
+        let scripts = FileManager.default.temporaryDirectory.appendingPathComponent("tieline-relay-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scripts) }
+        let script = scripts.appendingPathComponent("relay.lua").path
+        try """
+            if call.direction == "trunk" and call.trunk == "kamailio" then
+              local r = call:bridge("trunk:kamailio", {number = "+15550124", relay = \(allowed)})
+              if not r.ok then call:hangup(r.code, r.reason) end
+            end
+
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        let fixture = try await GatewayFixture(
+            trunks: [TrunkSpec(name: "kamailio", port: kamailio.port, username: Self.tieline.0,
+                               password: Self.tieline.1, register: true)],
+            browsers: true, dialplan: script, routing: "{ home_country: \"1\" }")
+        _ = try kamailio.waitForRegistration(user: Self.tieline.0)
+        let registrar = "127.0.0.1:\(kamailio.port)"
+        let bob = try BaresipProcess.start(user: Self.bob.0, password: Self.bob.1, registrar: registrar,
+                                           codecs: ["PCMU"], toneFrequency: 440, toneSampleRate: 8000)
+        defer { bob.stop() }
+        let carol = try BaresipProcess.start(user: Self.carol.0, password: Self.carol.1, registrar: registrar,
+                                             codecs: ["PCMA"], toneFrequency: 660, toneSampleRate: 8000)
+        defer { carol.stop() }
+        try await body(kamailio, fixture, bob, carol)
+        await fixture.stop()
+    }
+}
