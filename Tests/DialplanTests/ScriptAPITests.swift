@@ -125,6 +125,34 @@ final class ScriptAPITests: XCTestCase {
         XCTAssertTrue("\(refused.last)".contains("privacy must be true or false"), "\(refused.last)")
     }
 
+    func testRelayLetsATrunksCallGoOutAgainAndMustBeABooleanForSIPTargets() throws {
+        let script = try XCTUnwrap(Scripts.compile("""
+            call:bridge("trunk:carrier", {relay = true, privacy = true, headers = {["X-Leg"] = "b"}})
+            call:bridge("sip:2001@127.0.0.1:5072", {relay = true})
+            call:bridge("trunk:carrier")
+            """))
+        let driven = DrivenRun(script, call: .browser(to: "+441234567890"), outcomes: [
+            .bridged(code: 503, reason: nil, answered: false), .bridged(code: 503, reason: nil, answered: false),
+            .bridged(code: 503, reason: nil, answered: false),
+        ])
+        var relayed = BridgeOptions(headers: ["X-Leg": "b"])
+        relayed.relay = true
+        relayed.privacy = true
+        var relayedURI = BridgeOptions()
+        relayedURI.relay = true
+        XCTAssertEqual(driven.steps, [
+            .bridge(.trunk(name: "carrier", number: "+441234567890"), relayed),
+            .bridge(.uri("sip:2001@127.0.0.1:5072"), relayedURI),
+            .bridge(.trunk(name: "carrier", number: "+441234567890"), BridgeOptions()),
+            .finished,
+        ])
+        for (text, message) in [(#"call:bridge("trunk:carrier", {relay = "yes"})"#, "relay must be true or false"),
+                                (#"call:bridge("user:alice", {relay = true})"#, "relay is only for trunk and sip: targets")] {
+            let refused = DrivenRun(try XCTUnwrap(Scripts.compile(text)), call: .browser(to: "+441234567890"))
+            XCTAssertTrue("\(refused.last)".contains(message), "\(refused.last)")
+        }
+    }
+
     func testLogLevels() throws {
         let script = try XCTUnwrap(Scripts.compile("""
             log.debug('d') log.info('i', 1, true) log.warn('w') log.error('e', nil)

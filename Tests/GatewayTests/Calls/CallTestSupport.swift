@@ -55,7 +55,8 @@ final class FakeCallEnvironment: CallEnvironment, @unchecked Sendable {
         }
     }
 
-    init() throws {
+    /// - Parameter dialplan: the script's path; nil: the repository's default.lua.
+    init(dialplan script: String? = nil) throws {
         config = try ConfigLoader.load(yaml: """
             sip: { public_address: 127.0.0.1, invite_timeout_s: 30 }
             media: { public_address: 192.0.2.1 }
@@ -67,7 +68,7 @@ final class FakeCallEnvironment: CallEnvironment, @unchecked Sendable {
               - { name: backup, address: 127.0.0.1, port: 5071 }
             routing: { home_country: "1", dids: { "+15550100": bob } }
             records: { backend: off }
-            dialplan: \(repositoryRoot)/dialplans/default.lua
+            dialplan: \(script ?? repositoryRoot + "/dialplans/default.lua")
             """, file: repositoryRoot + "/config/call-test.yaml", environment: [:])
         transport = RecordingTransport(loop: testLoop)
         userAgent = SIPUserAgent(transport: transport, configuration: .init(publicAddress: "127.0.0.1"), logger: logger)

@@ -755,7 +755,7 @@ private extension FakeBrowser {
     }
 }
 
-private extension Array where Element == SIPMessage {
+extension Array where Element == SIPMessage {
     var allResponses: [SIPResponse] {
         compactMap { message -> SIPResponse? in
             if case .response(let response) = message { return response }
