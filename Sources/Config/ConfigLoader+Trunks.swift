@@ -6,7 +6,7 @@ extension ConfigLoader {
         "name", "address", "port", "transport", "username", "password", "auth_username", "realm",
         "from_domain", "register", "register_expires_s", "allowed_sources", "verify_tls", "codecs",
         "called_number", "response_timeout_ms", "options_interval_s", "dtmf", "asserted_identity",
-        "session_expires_s", "prack",
+        "session_expires_s", "prack", "media_encryption",
     ]
 
     static func decodeTrunks(_ items: [Node], context: ConfigContext) throws(ConfigError) -> [TrunkConfig] {
@@ -79,6 +79,7 @@ extension ConfigLoader {
         trunk.dtmf = try reader.choice("dtmf", TrunkConfig.DTMFMode.self) ?? .auto
         trunk.assertedIdentity = try reader.bool("asserted_identity") ?? false
         trunk.prack = try reader.choice("prack", TrunkConfig.PrackMode.self) ?? .supported
+        trunk.mediaEncryption = try reader.choice("media_encryption", TrunkConfig.MediaEncryption.self) ?? .off
         if let seconds = try reader.int("session_expires_s", in: 0...86400) {
             guard seconds == 0 || seconds >= 90 else {
                 throw context.error(reader.mark(of: "session_expires_s"),

@@ -65,6 +65,13 @@ public struct TrunkConfig: Sendable, Equatable {
     /// carriers send early media only to callers that require 100rel).
     public var prack: PrackMode = .supported
     public enum PrackMode: String, Sendable, CaseIterable { case off, supported, required }
+    /// SRTP toward the trunk with SDES keys (RFC 4568 `a=crypto`), `media_encryption`:
+    /// `off` plain RTP (an SRTP offer is refused 488); `optional` our offers
+    /// carry keys over RTP/AVP and a plain answer is taken, a trunk's SRTP
+    /// offer is taken; `required` RTP/SAVP only, a plain offer or answer fails
+    /// the call (488). Keys in SDP are secrets: use it over TLS.
+    public var mediaEncryption: MediaEncryption = .off
+    public enum MediaEncryption: String, Sendable, CaseIterable { case off, optional, required }
     /// RFC 4028 session interval asked of the trunk in our INVITEs, in
     /// seconds; 0: none asked (a timer the trunk starts is still followed)
     /// (`session_expires_s`).

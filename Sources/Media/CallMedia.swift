@@ -38,6 +38,9 @@ public final class CallMedia {
     private let phoneRTCP: RTCPReporter
     private var connectedReported = false
     private var lastRTCP = 0.0
+    /// SDES-keyed SRTP on the phone leg (RFC 4568), once offer/answer agreed on keys.
+    var phoneSRTP: PhoneSRTP?
+    private var droppedUndecryptableFromPhone = 0
 
     /// - Parameter transport: kept unowned; it must outlive this object (it owns it).
     public init(dtls: DTLSContext, configuration: MediaSessionConfiguration, transport: any MediaTransport) {
@@ -88,8 +91,29 @@ public final class CallMedia {
         }
         guard let target = phone.rtpTarget else { return }
         bridge.toPhone.sendLocalAudio(frame, now: now) { packet, count in
-            transport.send(UnsafeRawBufferPointer(rebasing: packet[0..<count]), to: target, on: .phoneRTP)
+            sendToPhone(packet, length: count, to: target)
         }
+    }
+
+    /// RTP or RTCP toward the phone, protected first when the leg runs SRTP.
+    private func sendToPhone(_ packet: UnsafeMutableRawBufferPointer, length: Int, to target: SocketAddress,
+                             rtcp: Bool = false) {
+        var length = length
+        if let phoneSRTP {
+            guard let protected = try? phoneSRTP.outbound.protect(packet, length: length, rtcp: rtcp) else { return }
+            length = protected
+        }
+        transport.send(UnsafeRawBufferPointer(rebasing: packet[0..<length]), to: target, on: rtcp ? .phoneRTCP : .phoneRTP)
+    }
+
+    /// Decrypts a phone packet in place when the leg runs SRTP; nil when it does not verify.
+    private func fromPhone(_ buffer: UnsafeMutableRawBufferPointer, length: Int, rtcp: Bool) -> Int? {
+        guard let phoneSRTP else { return length }
+        guard let plain = try? phoneSRTP.inbound.unprotect(buffer, length: length, rtcp: rtcp) else {
+            droppedUndecryptableFromPhone += 1
+            return nil
+        }
+        return plain
     }
 
     /// A phone side inside the process (the gateway's own media, or another
@@ -142,8 +166,10 @@ public final class CallMedia {
         case .browser: receivedFromBrowser(buffer, length: length, from: source, now: now)
         case .phoneRTP: receivedFromPhone(buffer, length: length, from: source, now: now)
         case .phoneRTCP:
+            // Verified before latching, so an unkeyed stranger cannot take the leg over.
+            guard let plain = fromPhone(buffer, length: length, rtcp: true) else { return }
             if phone.acceptRTCP(from: source, now: now) {
-                phoneRTCP.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), now: now)
+                phoneRTCP.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<plain]), now: now)
             }
         }
     }
@@ -162,7 +188,7 @@ public final class CallMedia {
         }
         guard let target = phone.rtpTarget else { return false }
         bridge.toPhone.signal(digit: digit, ended: ended, milliseconds: milliseconds, now: now) { packet, count in
-            transport.send(UnsafeRawBufferPointer(rebasing: packet[0..<count]), to: target, on: .phoneRTP)
+            sendToPhone(packet, length: count, to: target)
         }
         return true
     }
@@ -205,7 +231,7 @@ public final class CallMedia {
             }
             guard let target = phone.rtpTarget else { return }
             let report = bridge.fromBrowser(UnsafeRawBufferPointer(rebasing: buffer[0..<plain]), now: now) { packet, count in
-                transport.send(UnsafeRawBufferPointer(rebasing: packet[0..<count]), to: target, on: .phoneRTP)
+                sendToPhone(packet, length: count, to: target)
             }
             if let report { onEvent(.dtmf(report)) }
         }
@@ -219,8 +245,9 @@ public final class CallMedia {
 
     private func receivedFromPhone(_ buffer: UnsafeMutableRawBufferPointer, length: Int, from source: SocketAddress,
                                    now: Double) {
-        guard phone.acceptRTP(from: source, now: now) else { return }
-        bridgeFromPhone(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), now: now)
+        guard let plain = fromPhone(buffer, length: length, rtcp: false),
+              phone.acceptRTP(from: source, now: now) else { return }
+        bridgeFromPhone(UnsafeRawBufferPointer(rebasing: buffer[0..<plain]), now: now)
     }
 
     private func bridgeFromPhone(_ packet: UnsafeRawBufferPointer, now: Double) {
@@ -255,7 +282,7 @@ public final class CallMedia {
         }
         if let target = phone.rtcpTarget {
             let length = phoneRTCP.makeReport(sending: bridge.toPhone.stream, receiving: bridge.toBrowser, now: now)
-            transport.send(UnsafeRawBufferPointer(rebasing: phoneRTCP.buffer[0..<length]), to: target, on: .phoneRTCP)
+            sendToPhone(phoneRTCP.buffer, length: length, to: target, rtcp: true)
         }
     }
 
@@ -296,6 +323,8 @@ public final class CallMedia {
         stats.rtcpFromPhone = phoneRTCP.reportsReceived
         stats.rtcpToPhone = phoneRTCP.reportsSent
         stats.droppedForeignPhonePackets = phone.droppedForeign
+        stats.droppedUndecryptable += droppedUndecryptableFromPhone
+        stats.phoneSRTP = phoneSRTP.map { $0.keys.suite.rawValue }
         stats.phoneTarget = phone.rtpTarget.map { "\($0)" }
         return stats
     }

@@ -40,6 +40,7 @@ extension MediaSession {
     /// refused; the call goes on as it was.
     public func acceptPhoneReanswer(_ answer: SessionDescription) async throws {
         let remote = try PlainAudioDescription(answer)
+        try await installPhoneSRTP(phoneKeying.withLockedValue { $0.acceptReanswer(remote) })
         try await eventLoop.submit { [self] in
             guard let current = phoneNegotiated else { throw MediaError.negotiation("the phone side was never negotiated") }
             guard remote.codecs.contains(where: { PhoneCodec(name: $0.name) == current.codec }) else {

@@ -65,13 +65,20 @@ extension MediaSession {
     }
 
     /// The gateway's offer to a trunk or phone (an outbound call).
+    /// With `encryption` optional or required it carries SDES keys (RFC 4568).
     public func phoneOffer(address: String, codecs: [PhoneCodec] = [.pcmu, .pcma, .g722],
-                           telephoneEventPayloadType: UInt8 = 101, packetTime: Int = 20) -> SessionDescription {
-        PlainAudioDescription(address: address, port: UInt16(phonePort), codecs: codecs.map(\.sdp),
-                              telephoneEvents: [.telephoneEvent(payloadType: telephoneEventPayloadType)],
-                              ptime: packetTime, direction: .sendrecv)
-            .sessionDescription(sessionID: UInt64(phoneSSRC), sessionVersion: 0)
-            .stampedForPhone(self)
+                           telephoneEventPayloadType: UInt8 = 101, packetTime: Int = 20,
+                           encryption: PhoneEncryption = .off) -> SessionDescription {
+        let keys = phoneKeying.withLockedValue { keying in
+            keying.encryption = encryption
+            return keying.makeOffer()
+        }
+        var description = PlainAudioDescription(address: address, port: UInt16(phonePort), codecs: codecs.map(\.sdp),
+                                                telephoneEvents: [.telephoneEvent(payloadType: telephoneEventPayloadType)],
+                                                ptime: packetTime, direction: .sendrecv)
+        description.crypto = keys.crypto
+        description.secure = keys.secure
+        return description.sessionDescription(sessionID: UInt64(phoneSSRC), sessionVersion: 0).stampedForPhone(self)
     }
 
     /// Takes the phone's answer (or any description of where the phone is and what it speaks).
@@ -82,14 +89,22 @@ extension MediaSession {
             throw MediaError.negotiation("the phone's answer has no PCMU, PCMA or G722")
         }
         let event = remote.telephoneEvents.first(where: { $0.clockRate == 8000 })?.payloadType
+        let keys = try phoneKeying.withLockedValue { try $0.acceptAnswer(remote) }
+        try await installPhoneSRTP(keys)
         try await startPhone(remote: remote, negotiated: NegotiatedPhone(
             codec: phoneCodec, payloadType: codec.payloadType, telephoneEvent: event, packetTime: remote.ptime ?? 20))
     }
 
     /// Answers a trunk's offer (an inbound call), choosing by `preference`.
     public func answerPhoneOffer(_ offer: SessionDescription, address: String,
-                                 preference: [PhoneCodec] = [.pcmu, .pcma, .g722]) async throws -> SessionDescription {
+                                 preference: [PhoneCodec] = [.pcmu, .pcma, .g722],
+                                 encryption: PhoneEncryption = .off) async throws -> SessionDescription {
         let remote = try PlainAudioDescription(offer)
+        let keys = try phoneKeying.withLockedValue { keying in
+            keying.encryption = encryption
+            return try keying.acceptOffer(remote)
+        }
+        try await installPhoneSRTP(keys)
         guard let codec = negotiateAudioCodec(offered: remote.codecs, supported: preference.map(\.rawValue)),
               let phoneCodec = PhoneCodec(name: codec.name) else {
             throw MediaError.negotiation("the offer has no PCMU, PCMA or G722")
@@ -167,6 +182,15 @@ extension MediaSession {
             if media.localPhone == nil { media.setPhoneRemote(rtp: rtp, rtcp: rtcp) }
             phoneNegotiated = negotiated
             try startBridgeIfReady()
+        }.get()
+    }
+
+    /// SRTP on the phone leg with these keys (nil: none); a re-key replaces the sessions.
+    func installPhoneSRTP(_ keys: PhoneSRTP.Keys?) async throws {
+        guard let keys else { return }
+        try await eventLoop.submit { [self] in
+            guard media.phoneSRTP?.keys != keys else { return }
+            media.phoneSRTP = try PhoneSRTP(keys)
         }.get()
     }
 

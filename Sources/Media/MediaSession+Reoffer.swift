@@ -8,6 +8,7 @@ import SDP
 extension MediaSession {
     public func answerPhoneReoffer(_ offer: SessionDescription, address: String) async throws -> SessionDescription {
         let remote = try PlainAudioDescription(offer)
+        try await installPhoneSRTP(try phoneKeying.withLockedValue { try $0.acceptOffer(remote) })
         let (current, browserHolds) = try await eventLoop.submit { [self] in (phoneNegotiated, media.browserHolds) }.get()
         guard let current else { throw MediaError.negotiation("the phone side was never negotiated") }
         guard let codec = remote.codecs.first(where: { PhoneCodec(name: $0.name) == current.codec
@@ -58,7 +59,18 @@ extension MediaSession {
 
 extension SessionDescription {
     /// With the session's o= id and the version RFC 3264 §8 asks for.
+    /// Once the phone leg runs SRTP, every description of ours carries our
+    /// key (RFC 4568 §7.1.4: re-offers and answers keep it) and RTP/SAVP
+    /// when that was agreed; our first offer brings its own lines.
     func stampedForPhone(_ session: MediaSession) -> SessionDescription {
-        session.phoneVersion.withLockedValue { $0.stamp(self) }
+        var description = self
+        if let current = session.phoneKeying.withLockedValue({ $0.current }), var audio = description.media.first,
+           !audio.attributes.contains(where: { $0.name == "crypto" }) {
+            if current.secure { audio.proto = "RTP/SAVP" }
+            let direction = audio.attributes.firstIndex { SDPDirection(rawValue: $0.name) != nil && $0.value == nil }
+            audio.attributes.insert(SDPAttribute("crypto", current.crypto.text), at: direction ?? audio.attributes.endIndex)
+            description.media[0] = audio
+        }
+        return session.phoneVersion.withLockedValue { $0.stamp(description) }
     }
 }

@@ -27,6 +27,7 @@ extension MediaSession {
     /// is heard.
     public func acceptTransferAnswer(_ answer: SessionDescription) async throws {
         let remote = try PlainAudioDescription(answer)
+        try await installPhoneSRTP(phoneKeying.withLockedValue { $0.acceptReanswer(remote) })
         let rtp = try SocketAddress(ipAddress: remote.address, port: Int(remote.port))
         let rtcp = try? SocketAddress(ipAddress: remote.address, port: Int(remote.rtcpPort ?? remote.port + 1))
         try await eventLoop.submit { [self] in
@@ -44,6 +45,7 @@ extension MediaSession {
     /// the new phone and only its RTP is heard, as after a transfer.
     public func answerReplacement(_ offer: SessionDescription, address: String) async throws -> SessionDescription {
         let remote = try PlainAudioDescription(offer)
+        try await installPhoneSRTP(try phoneKeying.withLockedValue { try $0.acceptOffer(remote) })
         let rtp = try SocketAddress(ipAddress: remote.address, port: Int(remote.port))
         let rtcp = try? SocketAddress(ipAddress: remote.address, port: Int(remote.rtcpPort ?? remote.port + 1))
         let (codec, event, packetTime, direction) = try await eventLoop.submit { [self] in

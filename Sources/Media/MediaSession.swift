@@ -27,6 +27,8 @@ public final class MediaSession: MediaTransport, @unchecked Sendable {
     /// The o= line of every description the phone gets from this session
     /// (RFC 3264 §8): made on the caller's thread, so behind a lock.
     let phoneVersion: NIOLockedValueBox<LocalDescriptionVersion>
+    /// The phone leg's SDES keys (RFC 4568): made and read on the caller's thread too.
+    let phoneKeying = NIOLockedValueBox(PhoneKeying())
 
     public var iceUfrag: String { media.iceUfrag }
     public var icePassword: String { media.icePassword }

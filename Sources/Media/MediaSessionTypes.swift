@@ -81,5 +81,7 @@ public struct MediaStatistics: Sendable {
     public var droppedUndecryptable = 0
     public var droppedForeignPhonePackets = 0
     public var phoneTarget: String?
+    /// The phone leg's SDES suite when it runs SRTP (RFC 4568), else nil.
+    public var phoneSRTP: String?
     public var ended: String?
 }

@@ -16,6 +16,7 @@ public struct RelayNegotiation: Sendable, Equatable {
 
     /// - Parameter allowed: the codecs the callee's trunk (or the dialplan) allows, in order.
     public init(callerOffer: PlainAudioDescription, allowed: [PhoneCodec]) throws(MediaError) {
+        guard !callerOffer.secure else { throw MediaError.negotiation("SRTP (RTP/SAVP) is not relayed") }
         self.callerOffer = callerOffer
         var callerCodecs: [PhoneCodec] = []
         for codec in callerOffer.codecs {

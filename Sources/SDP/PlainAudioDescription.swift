@@ -13,6 +13,11 @@ public struct PlainAudioDescription: Sendable, Equatable {
     public var direction: SDPDirection
     /// a=rtcp (RFC 3605): RTCP's port when it is not RTP's port + 1.
     public var rtcpPort: UInt16?
+    /// m=audio says RTP/SAVP (or SAVPF): the stream is SRTP, keyed by `crypto` (RFC 4568).
+    public var secure = false
+    /// The a=crypto lines (SDES keys) that could be read, in order; an
+    /// offer over RTP/AVP may carry them too ("best effort" SRTP).
+    public var crypto: [SDPCrypto] = []
 
     public init(address: String, port: UInt16, codecs: [SDPAudioCodec], telephoneEvents: [SDPAudioCodec] = [],
                 ptime: Int? = nil, direction: SDPDirection = .sendrecv, rtcpPort: UInt16? = nil) {
@@ -34,9 +39,12 @@ public struct PlainAudioDescription: Sendable, Equatable {
         let line = audio.sourceLine
         guard audio.port != 0 else { throw SDPError(line: line, reason: "the m=audio line has port 0: the stream is rejected") }
         let proto = audio.proto.uppercased()
-        guard proto == "RTP/AVP" || proto == "RTP/AVPF" else {
-            throw SDPError(line: line, reason: "m=audio protocol \(quoted(audio.proto)) is not RTP/AVP")
+        guard ["RTP/AVP", "RTP/AVPF", "RTP/SAVP", "RTP/SAVPF"].contains(proto) else {
+            throw SDPError(line: line, reason: "m=audio protocol \(quoted(audio.proto)) is not RTP/AVP or RTP/SAVP")
         }
+        secure = proto.hasPrefix("RTP/SAVP")
+        // A line that does not parse is skipped (RFC 4568 §7.1.1: the answerer ignores what it cannot use).
+        crypto = audio.attributes.filter { $0.name == "crypto" }.compactMap { try? SDPCrypto(parsing: $0.value ?? "") }
         guard let connection = audio.connection ?? description.connection else {
             throw SDPError(line: line, reason: "neither the m=audio section nor the session has a c= line")
         }
@@ -67,8 +75,9 @@ public struct PlainAudioDescription: Sendable, Equatable {
         var attributes = allCodecs.flatMap(\.sdpAttributes)
         if let ptime { attributes.append(SDPAttribute("ptime", String(ptime))) }
         if let rtcpPort { attributes.append(SDPAttribute("rtcp", String(rtcpPort))) }
+        attributes += crypto.map { SDPAttribute("crypto", $0.text) }
         attributes.append(SDPAttribute(direction.rawValue))
-        let audio = SDPMediaDescription(media: "audio", port: port, proto: "RTP/AVP",
+        let audio = SDPMediaDescription(media: "audio", port: port, proto: secure ? "RTP/SAVP" : "RTP/AVP",
                                         formats: allCodecs.map { String($0.payloadType) }, attributes: attributes)
         return SessionDescription(
             origin: SDPOrigin(username: "tieline", sessionID: String(sessionID), sessionVersion: sessionVersion,

@@ -14,7 +14,8 @@ extension BrowserOriginatedCall {
         state.value.recorder?.routed(to: direct ? trunk.name : number, trunk: direct ? nil : trunk.name, sipCallID: nil)
         withMedia { [self] media in
             let offer = media.phoneOffer(address: environment.publicMediaAddress,
-                                         codecs: Self.phoneCodecs(trunk: trunk, options: options))
+                                         codecs: Self.phoneCodecs(trunk: trunk, options: options),
+                                         encryption: trunk.phoneEncryption)
             state.value.phoneSDP = .none
             sendInvite(trunk: trunk, number: number, options: options, offer: Array(offer.serialize().utf8))
         }

@@ -112,6 +112,9 @@ enum MediaPreparationFailure: Error {
 }
 
 extension TrunkConfig {
+    /// `media_encryption` as the media layer takes it.
+    var phoneEncryption: PhoneEncryption { PhoneEncryption(rawValue: mediaEncryption.rawValue) ?? .off }
+
     /// The digest credentials, when the trunk has a username and password.
     var credentials: SIPCredentials? {
         guard let username = authUsername ?? username, let password, !username.isEmpty else { return nil }

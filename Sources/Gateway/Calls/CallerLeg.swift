@@ -59,6 +59,8 @@ protocol CallerLeg: AnyObject {
     var onLateAnswer: (([UInt8]) -> Void)? { get set }
     /// An INVITE with Replaces (RFC 3891) for the caller's dialog.
     var onReplaced: ((IncomingInvite) -> Void)? { get set }
+    /// SRTP toward the caller (a trunk's `media_encryption`).
+    var mediaEncryption: PhoneEncryption { get }
     /// A transfer connected: `dialog` is the far end from now on, and the
     /// caller's own dialog is ended with BYE.
     func transferred(to dialog: Dialog, trunk: TrunkConfig)
@@ -88,6 +90,7 @@ extension CallerLeg {
         set {}
     }
     func transferred(to dialog: Dialog, trunk: TrunkConfig) { dialog.bye() }
+    var mediaEncryption: PhoneEncryption { .off }
 }
 
 /// A trunk's INVITE as the caller.
@@ -123,6 +126,7 @@ final class SIPCallerLeg: CallerLeg {
     var direction: String { "trunk-to-browser" }
     var mediaPeer: (any MediaEndpoint)? { nil }
     var noAnswer: (code: Int, reason: String?) { (480, "No Answer") }
+    var mediaEncryption: PhoneEncryption { trunk?.phoneEncryption ?? .off }
     var lateOfferCodecs: [PhoneCodec] {
         let configured = trunk?.codecs.compactMap { PhoneCodec(name: $0.rawValue) } ?? []
         return configured.isEmpty ? [.pcmu, .pcma, .g722] : configured

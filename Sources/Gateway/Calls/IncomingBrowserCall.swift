@@ -104,15 +104,18 @@ final class IncomingBrowserCall: CallControl, AttendedTransferParty, Sendable {
         // offer in the 200 (the codecs of the caller's trunk) and brings
         // its answer in the ACK (`SIPCallerLeg.onLateAnswer`).
         let lateOfferCodecs = offerText.isEmpty ? caller.lateOfferCodecs : nil
+        let encryption = caller.mediaEncryption
         let environment = self.environment
         state.value.makingMedia = true
         Task {
             let prepared = await environment.prepareMedia(near: peer) { media in
                 if let peer { try await media.join(peer) }
                 if let codecs = lateOfferCodecs {
-                    return (media.phoneOffer(address: address, codecs: codecs), media.browserOffer().serialize())
+                    return (media.phoneOffer(address: address, codecs: codecs, encryption: encryption),
+                            media.browserOffer().serialize())
                 }
-                let answer = try await media.answerPhoneOffer(SessionDescription.parse(offerText), address: address)
+                let answer = try await media.answerPhoneOffer(SessionDescription.parse(offerText), address: address,
+                                                              encryption: encryption)
                 return (answer, media.browserOffer().serialize())
             }
             switch prepared {

@@ -23,11 +23,12 @@ protocol MediaEndpoint: AnyObject, Sendable {
     func acceptBrowserAnswer(_ answer: SessionDescription) async throws
 
     // The phone side; every description it makes carries the o= version RFC 3264 §8 asks for.
+    // With `encryption` optional or required the phone leg may run SRTP keyed in the SDP (SDES).
     func phoneOffer(address: String, codecs: [PhoneCodec], telephoneEventPayloadType: UInt8,
-                    packetTime: Int) -> SessionDescription
+                    packetTime: Int, encryption: PhoneEncryption) -> SessionDescription
     func acceptPhoneAnswer(_ answer: SessionDescription) async throws
     func answerPhoneOffer(_ offer: SessionDescription, address: String,
-                          preference: [PhoneCodec]) async throws -> SessionDescription
+                          preference: [PhoneCodec], encryption: PhoneEncryption) async throws -> SessionDescription
     /// A new offer inside the call (hold, resume, a new address): the same codec, the direction mirrored.
     func answerPhoneReoffer(_ offer: SessionDescription, address: String) async throws -> SessionDescription
     /// What was agreed, for a re-INVITE that asks us to offer.
@@ -64,11 +65,12 @@ protocol MediaEndpoint: AnyObject, Sendable {
 
 extension MediaEndpoint {
     func browserOffer() -> SessionDescription { browserOffer(setup: .actpass, telephoneEventPayloadType: 101) }
-    func phoneOffer(address: String, codecs: [PhoneCodec]) -> SessionDescription {
-        phoneOffer(address: address, codecs: codecs, telephoneEventPayloadType: 101, packetTime: 20)
+    func phoneOffer(address: String, codecs: [PhoneCodec], encryption: PhoneEncryption = .off) -> SessionDescription {
+        phoneOffer(address: address, codecs: codecs, telephoneEventPayloadType: 101, packetTime: 20, encryption: encryption)
     }
-    func answerPhoneOffer(_ offer: SessionDescription, address: String) async throws -> SessionDescription {
-        try await answerPhoneOffer(offer, address: address, preference: [.pcmu, .pcma, .g722])
+    func answerPhoneOffer(_ offer: SessionDescription, address: String,
+                          encryption: PhoneEncryption = .off) async throws -> SessionDescription {
+        try await answerPhoneOffer(offer, address: address, preference: [.pcmu, .pcma, .g722], encryption: encryption)
     }
 
     /// Answers the phone's offer inside the call (a re-INVITE or UPDATE:

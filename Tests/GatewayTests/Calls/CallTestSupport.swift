@@ -217,14 +217,14 @@ final class FakeMedia: MediaEndpoint, @unchecked Sendable {
         try check("acceptBrowserAnswer")
     }
     func phoneOffer(address: String, codecs: [PhoneCodec], telephoneEventPayloadType: UInt8,
-                    packetTime: Int) -> SessionDescription {
-        note("phoneOffer")
+                    packetTime: Int, encryption: PhoneEncryption) -> SessionDescription {
+        note(encryption == .off ? "phoneOffer" : "phoneOffer \(encryption)")
         return version.stamp(Self.plain(.sendrecv))
     }
     func acceptPhoneAnswer(_ answer: SessionDescription) async throws { note("acceptPhoneAnswer") }
     func answerPhoneOffer(_ offer: SessionDescription, address: String,
-                          preference: [PhoneCodec]) async throws -> SessionDescription {
-        note("answerPhoneOffer")
+                          preference: [PhoneCodec], encryption: PhoneEncryption) async throws -> SessionDescription {
+        note(encryption == .off ? "answerPhoneOffer" : "answerPhoneOffer \(encryption)")
         try check("answerPhoneOffer")
         return version.stamp(Self.plain(.sendrecv))
     }

@@ -80,7 +80,7 @@ final class BaresipProcess: ChildProcess, @unchecked Sendable {
                       toneFile: String? = nil, toneFrequency: Double = 1000, toneSampleRate: Int = 16000,
                       toneSeconds: Int = 60, registerInterval: Int = 600, sipTrace: Bool = true,
                       waitForRegistration: Bool = true, timeout: TimeInterval = 10,
-                      calls: Int = 1) throws -> BaresipProcess {
+                      calls: Int = 1, mediaEncryption: String? = nil) throws -> BaresipProcess {
         let configDirectory = FileManager.default.temporaryDirectory
             .appendingPathComponent("tieline-baresip-config-\(UUID().uuidString.prefix(8))")
         let recordings = configDirectory.appendingPathComponent("recordings")
@@ -107,6 +107,9 @@ final class BaresipProcess: ChildProcess, @unchecked Sendable {
             .replacingOccurrences(of: "@RECORDINGS@", with: recordings.path)
         var account = "<sip:\(user)@\(registrar)>;auth_pass=\(password);answermode=auto;regint=\(registerInterval)"
         if let codecs { account += ";audio_codecs=" + codecs.joined(separator: ",") }
+        // SDES SRTP (RFC 4568) from the srtp module: "srtp" (RTP/AVP with keys,
+        // plain taken), "srtp-mand" (RTP/SAVP only), "srtp-mandf" (RTP/SAVPF).
+        if let mediaEncryption { account += ";mediaenc=\(mediaEncryption)" }
         try config.write(to: configDirectory.appendingPathComponent("config"), atomically: true, encoding: .utf8)
         try (account + "\n").write(to: configDirectory.appendingPathComponent("accounts"), atomically: true,
                                    encoding: .utf8)
@@ -314,6 +317,7 @@ module			aufile.so
 module			aubridge.so
 # Audio filter: each call's sent and received audio to WAV in snd_path.
 module			sndfile.so
+module			srtp.so
 module_tmp		account.so
 # menu: the dial/hold/resume/hangup commands; ctrl_tcp: them over TCP.
 module_app		menu.so

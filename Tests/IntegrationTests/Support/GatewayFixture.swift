@@ -24,6 +24,8 @@ struct TrunkSpec {
     var optionsInterval: Int? = nil
     /// `asserted_identity`: the trunk gets P-Asserted-Identity.
     var assertedIdentity = false
+    /// `media_encryption`: off, optional or required (SDES SRTP); nil: the default (off).
+    var mediaEncryption: String? = nil
 }
 
 final class GatewayFixture: @unchecked Sendable {
@@ -132,6 +134,7 @@ final class GatewayFixture: @unchecked Sendable {
             if let username = trunk.username { yaml += "    username: \(username)\n" }
             if let interval = trunk.optionsInterval { yaml += "    options_interval_s: \(interval)\n" }
             if trunk.assertedIdentity { yaml += "    asserted_identity: true\n" }
+            if let encryption = trunk.mediaEncryption { yaml += "    media_encryption: \(encryption)\n" }
             if let password = trunk.password { yaml += "    password: \(password)\n" }
         }
         yaml += "dialplan: \"\(dialplanPath)\"\n"
