@@ -111,6 +111,8 @@ final class ConfigErrorTests: XCTestCase {
                           "options_interval_s must be between 0 and 3600")
         assertConfigError("trunks: [{ name: c, address: h, dtmf: inband }]", line: 1,
                           "dtmf must be one of rfc4733, info, auto, got 'inband'")
+        assertConfigError("trunks: [{ name: c, address: h, media_encryption: sdes }]", line: 1,
+                          "media_encryption must be one of off, optional, required, got 'sdes'")
         assertConfigError("trunks: [{ name: c, address: h, session_expires_s: 60 }]", line: 1,
                           "session_expires_s is 0 (off) or at least 90")
         assertConfigError("trunks:\n  - name: c\n", line: 2, column: 5, "missing key 'address' in trunk 'c'")

@@ -112,6 +112,7 @@ final class ConfigTests: XCTestCase {
                 dtmf: info
                 asserted_identity: true
                 session_expires_s: 600
+                media_encryption: required
               - { name: pbx, address: "[2001:db8::9]", session_expires_s: 0 }
             """, environment: ["SIPGATE_PASSWORD": "s3cret"])
         let sipgate = config.trunks[0]
@@ -135,6 +136,8 @@ final class ConfigTests: XCTestCase {
         XCTAssertFalse(config.trunks[1].assertedIdentity, "no P-Asserted-Identity unless the trunk is trusted")
         XCTAssertEqual(sipgate.sessionExpiresSeconds, 600)
         XCTAssertEqual(config.trunks[1].sessionExpiresSeconds, 0, "0 turns the session timer off")
+        XCTAssertEqual(sipgate.mediaEncryption, .required)
+        XCTAssertEqual(config.trunks[1].mediaEncryption, .off, "plain RTP unless asked")
         XCTAssertTrue(sipgate.allowsSource("192.0.2.77"))
         XCTAssertTrue(sipgate.allowsSource("2001:db8:1::1"))
         XCTAssertFalse(sipgate.allowsSource("198.51.100.1"))
