@@ -78,7 +78,7 @@ import SDP
     @Test(arguments: [
         ("m=audio 6000", "m=video 6000", 0, "no m=audio line"),
         ("m=audio 6000", "m=audio 0", 6, "port 0"),
-        ("RTP/AVP", "RTP/SAVP", 6, "is not RTP/AVP"),
+        ("RTP/AVP", "UDP/TLS/RTP/SAVPF", 6, "is not RTP/AVP or RTP/SAVP"),
         ("c=IN IP4 127.0.0.1\n", "", 5, "c= line"),
         ("a=ptime:20", "a=rtcp:x", 10, "a=rtcp"),
     ])
