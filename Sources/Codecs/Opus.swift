@@ -100,3 +100,13 @@ extension OpusDecoder {
         return result > 0 ? Int(result) : nil
     }
 }
+
+/// What an Opus packet says of itself (RFC 6716 §3.1), without a decoder.
+public enum OpusPacket {
+    /// Samples at `sampleRate` the packet's frames hold, or nil if it is malformed.
+    public static func sampleCount(_ packet: UnsafeRawBufferPointer, sampleRate: Int32) -> Int? {
+        guard let bytes = packet.baseAddress?.assumingMemoryBound(to: UInt8.self), packet.count > 0 else { return nil }
+        let result = opus_packet_get_nb_samples(bytes, Int32(packet.count), sampleRate)
+        return result > 0 ? Int(result) : nil
+    }
+}

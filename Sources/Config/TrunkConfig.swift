@@ -8,6 +8,8 @@ public struct TrunkConfig: Sendable, Equatable {
         case pcmu = "PCMU"
         case pcma = "PCMA"
         case g722 = "G722"
+        /// Passed through to and from the browser's Opus (RFC 7587); never transcoded to G.711.
+        case opus
     }
 
     /// Where a call from the trunk names the number it is for. Every source

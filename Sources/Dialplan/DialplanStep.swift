@@ -40,7 +40,7 @@ public struct BridgeOptions: Sendable, Equatable {
     public var callerName: String?
     /// Seconds to ring before giving up (408); nil: the gateway's default.
     public var ringTimeout: Double?
-    /// Codecs to offer, in order (`PCMU`, `PCMA`, `G722`); nil: the trunk's.
+    /// Codecs to offer, in order (`PCMU`, `PCMA`, `G722`, `OPUS`); nil: the trunk's.
     public var codecs: [String]?
     /// Extra X- headers for the outgoing INVITE.
     public var headers: [String: String]

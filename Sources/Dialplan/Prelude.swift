@@ -376,7 +376,7 @@ local BRIDGE_OPTIONS = {
   caller_id = true, caller_name = true, ring_timeout = true, codecs = true, headers = true, number = true,
   privacy = true, relay = true,
 }
-local CODECS = { PCMU = true, PCMA = true, G722 = true }
+local CODECS = { PCMU = true, PCMA = true, G722 = true, OPUS = true }
 
 local function bridge_codecs(codecs)
   if codecs == nil then return nil end
@@ -387,7 +387,7 @@ local function bridge_codecs(codecs)
   for i, c in ipairs(codecs) do
     local name = type(c) == "string" and supper(c)
     if not name or not CODECS[name] or seen[name] then
-      fail(3, "call:bridge: codecs[%d] must be PCMU, PCMA or G722, once each, got %s", i, show(c))
+      fail(3, "call:bridge: codecs[%d] must be PCMU, PCMA, G722 or OPUS, once each, got %s", i, show(c))
     end
     seen[name] = true
     list[i] = name

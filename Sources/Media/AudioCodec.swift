@@ -1,17 +1,26 @@
 import Codecs
 
 /// The codecs a phone leg speaks (RFC 3551 static payload types). G.722
-/// samples at 16 kHz but its RTP clock is 8000 (RFC 3551 §4.5.2).
+/// samples at 16 kHz but its RTP clock is 8000 (RFC 3551 §4.5.2). Opus
+/// (RFC 7587, 48 kHz clock, a dynamic payload type: ours is 111) goes to
+/// a trunk that offers it, passed through to and from the browser's Opus.
 public enum PhoneCodec: String, Sendable, CaseIterable {
-    case pcmu = "PCMU", pcma = "PCMA", g722 = "G722"
+    case pcmu = "PCMU", pcma = "PCMA", g722 = "G722", opus
 
-    public var sampleRate: Int { self == .g722 ? 16000 : 8000 }
-    public var rtpClockRate: Int { 8000 }
+    public var sampleRate: Int {
+        switch self {
+        case .pcmu, .pcma: 8000
+        case .g722: 16000
+        case .opus: 48000
+        }
+    }
+    public var rtpClockRate: Int { self == .opus ? 48000 : 8000 }
     public var staticPayloadType: UInt8 {
         switch self {
         case .pcmu: 0
         case .pcma: 8
         case .g722: 9
+        case .opus: 111
         }
     }
 
@@ -35,7 +44,25 @@ public enum BrowserCodec: Sendable, Equatable {
     case phone(PhoneCodec)
 
     /// The RTP clock of the browser leg's audio.
-    public var rtpClockRate: Int { self == .opus ? 48000 : 8000 }
+    public var rtpClockRate: Int {
+        switch self {
+        case .opus: 48000
+        case .phone(let phone): phone.rtpClockRate
+        }
+    }
+
+    /// A phone leg's codec as the bridge carries it: Opus is Opus on
+    /// either leg, so Opus to Opus passes through untranscoded.
+    public static func leg(_ phone: PhoneCodec) -> BrowserCodec { phone == .opus ? .opus : .phone(phone) }
+
+    /// RTP clock units a payload of this codec spans (G.711 and G.722: one
+    /// per byte; Opus: its frames' samples at 48 kHz, from the TOC byte).
+    func timestampUnits(of payload: UnsafeRawBufferPointer) -> Int {
+        switch self {
+        case .opus, .phone(.opus): OpusPacket.sampleCount(payload, sampleRate: 48000) ?? 960
+        case .phone: payload.count
+        }
+    }
 }
 
 /// One codec's encoder and decoder state at a fixed sample rate, so the two
@@ -56,7 +83,7 @@ final class CodecState {
 
     /// Only the half that is used: an Opus encoder alone is about 42 KB.
     init(_ codec: BrowserCodec, _ role: Role, sampleRate: Int, opus: OpusEncoderConfiguration) throws(OpusError) {
-        switch (codec, role) {
+        switch (codec == .phone(.opus) ? .opus : codec, role) {
         case (.opus, .decoder):
             kind = .opusDecoder(try OpusDecoder(sampleRate: Int32(sampleRate)))
             self.sampleRate = sampleRate
@@ -69,6 +96,7 @@ final class CodecState {
             case (.pcma, _): kind = .g711(.a)
             case (.g722, .decoder): kind = .g722Decoder(G722Decoder())
             case (.g722, .encoder): kind = .g722Encoder(G722Encoder())
+            case (.opus, _): preconditionFailure("Opus is mapped to .opus above")
             }
             self.sampleRate = phone.sampleRate
         }

@@ -31,7 +31,7 @@ public struct BridgeConfiguration: Sendable {
     }
 
     /// True when no audio is transcoded: only SRTP⇄RTP and restamping.
-    public var isPassthrough: Bool { browserCodec == .phone(phoneCodec) }
+    public var isPassthrough: Bool { browserCodec == .leg(phoneCodec) }
 }
 
 /// A DTMF digit that crossed the bridge.
@@ -53,7 +53,7 @@ final class MediaBridge {
     /// - Parameters: browserSSRC, phoneSSRC: of the streams the gateway sends on each leg.
     init(_ configuration: BridgeConfiguration, browserSSRC: UInt32, phoneSSRC: UInt32) throws(OpusError) {
         self.configuration = configuration
-        let phone = BrowserCodec.phone(configuration.phoneCodec)
+        let phone = BrowserCodec.leg(configuration.phoneCodec)
         let browserEvent = configuration.browserTelephoneEvent
         let phoneEvent = configuration.phoneTelephoneEvent.map { (payloadType: $0, clockRate: 8000) }
         let rate = configuration.phoneCodec.sampleRate

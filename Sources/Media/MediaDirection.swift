@@ -124,8 +124,9 @@ final class MediaDirection {
 
     private func relayUnchanged(header: RTPHeader, payload: UnsafeRawBufferPointer, now: Double,
                                 emit: (UnsafeMutableRawBufferPointer, Int) -> Void) -> TelephoneEventRelay.Report? {
-        // G.711 and G.722 both tick their 8 kHz RTP clock once per payload byte.
-        let units = payload.count
+        // G.711 and G.722 both tick their 8 kHz RTP clock once per payload
+        // byte; Opus by its frames' samples at 48 kHz.
+        let units = parameters.source.timestampUnits(of: payload)
         switch timeline.place(ssrc: header.ssrc, timestamp: header.timestamp) {
         case .late:
             droppedLate += 1

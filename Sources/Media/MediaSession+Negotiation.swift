@@ -84,9 +84,10 @@ extension MediaSession {
     /// Takes the phone's answer (or any description of where the phone is and what it speaks).
     public func acceptPhoneAnswer(_ answer: SessionDescription) async throws {
         let remote = try PlainAudioDescription(answer)
-        guard let codec = remote.codecs.first(where: { PhoneCodec(name: $0.name) != nil }),
+        guard let codec = remote.codecs.first(where: { codec in
+                  PhoneCodec(name: codec.name).map { $0.sdp.clockRate == codec.clockRate } ?? false }),
               let phoneCodec = PhoneCodec(name: codec.name) else {
-            throw MediaError.negotiation("the phone's answer has no PCMU, PCMA or G722")
+            throw MediaError.negotiation("the phone's answer has no PCMU, PCMA, G722 or opus")
         }
         let event = remote.telephoneEvents.first(where: { $0.clockRate == 8000 })?.payloadType
         let keys = try phoneKeying.withLockedValue { try $0.acceptAnswer(remote) }
@@ -107,7 +108,7 @@ extension MediaSession {
         try await installPhoneSRTP(keys)
         guard let codec = negotiateAudioCodec(offered: remote.codecs, supported: preference.map(\.rawValue)),
               let phoneCodec = PhoneCodec(name: codec.name) else {
-            throw MediaError.negotiation("the offer has no PCMU, PCMA or G722")
+            throw MediaError.negotiation("the offer has none of the trunk's codecs (\(preference.map(\.rawValue).joined(separator: ", ")))")
         }
         let event = remote.telephoneEvents.first(where: { $0.clockRate == 8000 })
         let packetTime = remote.ptime ?? 20
@@ -123,16 +124,16 @@ extension MediaSession {
     // MARK: internals
 
     private func chooseBrowserCodec(offered: [SDPAudioCodec], phone: PhoneCodec?) throws -> (BrowserCodec, SDPAudioCodec) {
-        if configuration.preferPassthrough, let phone,
-           let same = offered.first(where: { $0.isNamed(phone.rawValue) && $0.clockRate == 8000 }) {
-            return (.phone(phone), same)
+        if configuration.preferPassthrough || phone == .opus, let phone,
+           let same = offered.first(where: { $0.isNamed(phone.rawValue) && $0.clockRate == phone.sdp.clockRate }) {
+            return (.leg(phone), same)
         }
         if let opus = offered.first(where: { $0.isNamed("opus") && $0.clockRate == 48000 }) {
             return (.opus, opus)
         }
         // Without Opus, a G.711 browser can still reach a G.711 phone (either law).
         if let g711 = offered.first(where: { $0.isNamed("PCMU") || $0.isNamed("PCMA") }),
-           let codec = PhoneCodec(name: g711.name), phone != .g722 {
+           let codec = PhoneCodec(name: g711.name), phone != .g722, phone != .opus {
             return (.phone(codec), g711)
         }
         throw MediaError.negotiation("the browser offered no codec the gateway can bridge (opus, PCMU, PCMA)")
@@ -205,6 +206,10 @@ extension MediaSession {
         if case .phone(let codec) = browser.codec, codec != phone.codec, codec == .g722 || phone.codec == .g722 {
             throw MediaError.negotiation("the browser's \(codec.rawValue) cannot be bridged to the phone's \(phone.codec.rawValue)")
         }
+        // An Opus phone leg is only ever passed through to the browser's Opus.
+        if phone.codec == .opus, browser.codec != .opus {
+            throw MediaError.negotiation("the phone's Opus needs the browser's Opus")
+        }
         try media.installBridge(configuration)
     }
 }
@@ -215,6 +220,7 @@ extension PhoneCodec {
         case .pcmu: .pcmu
         case .pcma: .pcma
         case .g722: .g722
+        case .opus: .opus(payloadType: 111)
         }
     }
 }

@@ -70,9 +70,9 @@ public final class RelayMedia {
         }
         func direction(_ source: RelayLegCodec, _ sink: RelayLegCodec, ssrc: UInt32) throws -> MediaDirection {
             try MediaDirection(DirectionParameters(
-                source: .phone(source.codec), sourcePayloadType: source.payloadType,
+                source: .leg(source.codec), sourcePayloadType: source.payloadType,
                 sourceTelephoneEvent: source.telephoneEvent.map { ($0, 8000) },
-                sink: .phone(sink.codec), sinkPayloadType: sink.payloadType,
+                sink: .leg(sink.codec), sinkPayloadType: sink.payloadType,
                 sinkTelephoneEvent: sink.telephoneEvent.map { ($0, 8000) },
                 sinkPacketTime: sink.packetTime, sampleRate: sink.codec.sampleRate, opus: configuration.opus),
                 ssrc: ssrc)

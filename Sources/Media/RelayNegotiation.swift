@@ -26,7 +26,7 @@ public struct RelayNegotiation: Sendable, Equatable {
             }
         }
         guard !callerCodecs.isEmpty else {
-            throw MediaError.negotiation("the caller offered no PCMU, PCMA or G722")
+            throw MediaError.negotiation("the caller offered no PCMU, PCMA, G722 or opus")
         }
         let same = callerCodecs.filter(allowed.contains)
         let transcodable = allowed.filter { codec in

@@ -40,6 +40,35 @@ final class RelayTests: XCTestCase {
         }
     }
 
+    /// G.722 on both phones: both legs agree on G.722 and the relay passes
+    /// it through untouched (baresip 1.0's own G.722 path is band-limited
+    /// to 4 kHz, so the tones stay below that; what is shown is G.722 end
+    /// to end, decoded at 16 kHz on each side).
+    func testG722BetweenTwoG722PhonesPassesThroughEndToEnd() async throws {
+        try await withRelay(allowed: true, bob: Phone(codec: "G722/16000/1", tone: 1200, rate: 16000),
+                            carol: Phone(codec: "G722/16000/1", tone: 900, rate: 16000)) { _, fixture, bob, carol in
+            let carolMark = carol.control.eventCount
+            let bobMark = bob.control.eventCount
+            try bob.dial("+15550100", timeout: 15)
+            _ = try carol.waitForCallEstablished(since: carolMark, timeout: 10)
+            try await Task.sleep(for: .milliseconds(3000))
+            try bob.hangup()
+            _ = try bob.waitForCallClosed(since: bobMark, timeout: 10)
+            _ = try carol.waitForCallClosed(since: carolMark, timeout: 10)
+            let carolHeard = try WAVAudio.read(try XCTUnwrap(carol.receivedRecordings.last, carol.diagnostics))
+            XCTAssertEqual(carolHeard.sampleRate, 16000, "carol decoded G.722")
+            XCTAssertEqual(Double(carolHeard.peakFrequency(start: 1, duration: 1)), 1200, accuracy: 30,
+                           "carol hears bob's tone")
+            let bobHeard = try WAVAudio.read(try XCTUnwrap(bob.receivedRecordings.last, bob.diagnostics))
+            XCTAssertEqual(bobHeard.sampleRate, 16000, "bob decoded G.722")
+            XCTAssertEqual(Double(bobHeard.peakFrequency(start: 1, duration: 1)), 900, accuracy: 30,
+                           "bob hears carol's tone")
+            let carolTrace = carol.read("stdout")
+            XCTAssertTrue(carolTrace.contains("RTP/AVP 9 101"), "carol is offered bob's G.722 alone\n\(carolTrace)")
+            await fixture.assertNothingLeft(within: 3)
+        }
+    }
+
     func testWithoutRelayTheScriptsBridgeToATrunkIsRefused403() async throws {
         try await withRelay(allowed: false) { kamailio, fixture, bob, carol in
             let carolMark = carol.control.eventCount
@@ -52,10 +81,17 @@ final class RelayTests: XCTestCase {
         }
     }
 
+    struct Phone {
+        var codec: String
+        var tone: Double
+        var rate = 8000
+    }
+
     /// Kamailio with the three accounts and both DIDs, Tieline registered as
     /// `tieline` with a script that relays calls from the `kamailio` trunk to
     /// +15550124 (with or without `relay = true`), bob and carol registered.
-    private func withRelay(allowed: Bool,
+    private func withRelay(allowed: Bool, bob bobPhone: Phone = Phone(codec: "PCMU", tone: 440),
+                           carol carolPhone: Phone = Phone(codec: "PCMA", tone: 660),
                            _ body: (KamailioProcess, GatewayFixture, BaresipProcess, BaresipProcess) async throws -> Void)
         async throws {
         let kamailio = try KamailioProcess.start(
@@ -80,10 +116,12 @@ final class RelayTests: XCTestCase {
         _ = try kamailio.waitForRegistration(user: Self.tieline.0)
         let registrar = "127.0.0.1:\(kamailio.port)"
         let bob = try BaresipProcess.start(user: Self.bob.0, password: Self.bob.1, registrar: registrar,
-                                           codecs: ["PCMU"], toneFrequency: 440, toneSampleRate: 8000)
+                                           codecs: [bobPhone.codec], toneFrequency: bobPhone.tone,
+                                           toneSampleRate: bobPhone.rate)
         defer { bob.stop() }
         let carol = try BaresipProcess.start(user: Self.carol.0, password: Self.carol.1, registrar: registrar,
-                                             codecs: ["PCMA"], toneFrequency: 660, toneSampleRate: 8000)
+                                             codecs: [carolPhone.codec], toneFrequency: carolPhone.tone,
+                                             toneSampleRate: carolPhone.rate)
         defer { carol.stop() }
         try await body(kamailio, fixture, bob, carol)
         await fixture.stop()

@@ -118,4 +118,33 @@ struct PassthroughTests {
         #expect(out.allSatisfy { $0.header.payloadType == 0 && $0.payload.count == 160 })
         #expect(toneDominates(decodeG711(.mu, out), sampleRate: 8000, frequency: 1000))
     }
+
+    @Test("Opus on both legs passes through: payloads untouched, the clock moved by each packet's 48 kHz samples")
+    func opusBothWays() throws {
+        let bridge = try MediaBridge(BridgeConfiguration(browserCodec: .opus, browserPayloadType: 111,
+                                                         phoneCodec: .opus, phonePayloadType: 96),
+                                     browserSSRC: browserSSRC, phoneSSRC: phoneSSRC)
+        #expect(bridge.configuration.isPassthrough)
+        var driver = BridgeDriver(bridge)
+        let fromBrowser = try OpusToneSource(frequency: 1000)
+        let fromPhone = try OpusToneSource(frequency: 440, payloadType: 96, ssrc: 0xFACE, frameSamples: 320)
+        var sentToPhone: [[UInt8]] = []
+        for i in 0..<10 {
+            let packet = fromBrowser.next()
+            sentToPhone.append(Array(packet[RTPHeader.fixedLength...]))
+            driver.send(packet, from: .browser, now: Double(i) * 0.02)
+        }
+        let toPhone = driver.emitted
+        #expect(toPhone.map(\.payload) == sentToPhone)
+        #expect(toPhone.allSatisfy { $0.header.payloadType == 96 && $0.header.ssrc == phoneSSRC })
+        #expect(timestampSteps(toPhone).allSatisfy { $0 == 960 }, "20 ms of Opus is 960 units of its clock")
+        // 40 ms frames from the phone move the browser's clock by 1920.
+        let before = driver.emitted.count
+        for i in 0..<5 { driver.send(fromPhone.next(), from: .phone, now: Double(i) * 0.04) }
+        let toBrowser = Array(driver.emitted[before...])
+        #expect(toBrowser.count == 5 && toBrowser.allSatisfy { $0.header.payloadType == 111 })
+        #expect(timestampSteps(toBrowser).allSatisfy { $0 == 1920 })
+        let decoded = try #require(try decodeOpus(toBrowser, sampleRate: 8000))
+        #expect(toneDominates(Array(decoded.dropFirst(640)), sampleRate: 8000, frequency: 440))
+    }
 }

@@ -105,6 +105,8 @@ final class IncomingBrowserCall: CallControl, AttendedTransferParty, Sendable {
         // its answer in the ACK (`SIPCallerLeg.onLateAnswer`).
         let lateOfferCodecs = offerText.isEmpty ? caller.lateOfferCodecs : nil
         let encryption = caller.mediaEncryption
+        // The caller's trunk's codecs, in its order (Opus only where it lists it).
+        let preference = caller.lateOfferCodecs
         let environment = self.environment
         state.value.makingMedia = true
         Task {
@@ -115,7 +117,7 @@ final class IncomingBrowserCall: CallControl, AttendedTransferParty, Sendable {
                             media.browserOffer().serialize())
                 }
                 let answer = try await media.answerPhoneOffer(SessionDescription.parse(offerText), address: address,
-                                                              encryption: encryption)
+                                                              preference: preference, encryption: encryption)
                 return (answer, media.browserOffer().serialize())
             }
             switch prepared {

@@ -97,7 +97,11 @@ final class BaresipProcess: ChildProcess, @unchecked Sendable {
         // One RTP/RTCP pair per call it may have at once (a transfer makes a second).
         let rtpPort = try freeRTPPortPair(count: calls)
         let controlPort = freePort(udp: false)
+        // Opus only for a phone that names it: loaded, it would lead every default offer.
+        let wantsOpus = codecs?.contains { $0.lowercased().hasPrefix("opus") } ?? false
         let config = configTemplate
+            .replacingOccurrences(of: "module\t\t\tg722.so\n",
+                                  with: "module\t\t\tg722.so\n" + (wantsOpus ? "module\t\t\topus.so\n" : ""))
             .replacingOccurrences(of: "@SIPPORT@", with: String(sipPort))
             .replacingOccurrences(of: "@RTPPORT@", with: String(rtpPort))
             .replacingOccurrences(of: "@RTCPPORT@", with: String(rtpPort + 2 * calls - 1))

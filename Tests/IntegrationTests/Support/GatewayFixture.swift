@@ -26,6 +26,8 @@ struct TrunkSpec {
     var assertedIdentity = false
     /// `media_encryption`: off, optional or required (SDES SRTP); nil: the default (off).
     var mediaEncryption: String? = nil
+    /// `codecs`, in order; nil: the default.
+    var codecs: [String]? = nil
 }
 
 final class GatewayFixture: @unchecked Sendable {
@@ -135,6 +137,7 @@ final class GatewayFixture: @unchecked Sendable {
             if let interval = trunk.optionsInterval { yaml += "    options_interval_s: \(interval)\n" }
             if trunk.assertedIdentity { yaml += "    asserted_identity: true\n" }
             if let encryption = trunk.mediaEncryption { yaml += "    media_encryption: \(encryption)\n" }
+            if let codecs = trunk.codecs { yaml += "    codecs: [\(codecs.joined(separator: ", "))]\n" }
             if let password = trunk.password { yaml += "    password: \(password)\n" }
         }
         yaml += "dialplan: \"\(dialplanPath)\"\n"
