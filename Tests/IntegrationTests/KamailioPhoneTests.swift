@@ -121,6 +121,40 @@ final class KamailioPhoneTests: XCTestCase {
         await fixture.stop()
     }
 
+    /// `dtmf: info` toward a real phone: the browser's digits reach baresip
+    /// as SIP INFO `application/dtmf-relay` through the record-routing
+    /// proxy, and baresip (which reads INFO digits, RFC 2976 style) reports
+    /// each as a DTMF event of its own.
+    func testTheBrowsersDigitsReachThePhoneAsSIPInfoThroughTheProxy() async throws {
+        let kamailio = try KamailioProcess.start(users: [Self.tieline.0: Self.tieline.1, Self.bob.0: Self.bob.1],
+                                                 dids: ["+15550123": Self.bob.0])
+        defer { kamailio.stop() }
+        let phone = try BaresipProcess.start(user: Self.bob.0, password: Self.bob.1, registrar: "127.0.0.1:\(kamailio.port)",
+                                             codecs: ["PCMU"], toneFrequency: 440, toneSampleRate: 8000)
+        defer { phone.stop() }
+        let fixture = try await GatewayFixture(
+            trunks: [TrunkSpec(name: "kamailio", port: kamailio.port, username: Self.tieline.0, password: Self.tieline.1,
+                               dtmf: "info")],
+            browsers: true, routing: "{ home_country: \"1\", dids: {} }")
+        let mark = phone.control.eventCount
+        let result = try await BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice", "--password", "alice-secret",
+                                                 "--call", "+15550123", "--dtmf-to-phone", "19#", "--dtmf-delay", "1",
+                                                 "--duration", "4", "--hangup-after", "3.5"])
+        XCTAssertNil(result["error"], "\(result)\n\(phone.diagnostics)")
+        _ = try phone.waitForCallClosed(since: mark)
+        let trace = phone.read("stdout")
+        let infos = trace.components(separatedBy: "INFO sip:").count - 1
+        XCTAssertEqual(infos, 3, "one INFO per digit reached the phone\n\(trace)")
+        for digit in ["1", "9", "#"] {
+            XCTAssertTrue(trace.contains("Signal=\(digit)"), "Signal=\(digit) in an INFO\n\(trace)")
+        }
+        XCTAssertTrue(trace.contains("application/dtmf-relay"), "\(trace)")
+        let started = try phone.control.waitForEvent("CALL_DTMF_START", since: mark, timeout: 1)
+        XCTAssertEqual(started.param, "1", "baresip took the first digit: \(started)")
+        await fixture.assertNothingLeft(within: 3)
+        await fixture.stop()
+    }
+
     /// The browser's blind transfer carried out by a real phone: alice talks
     /// to bob (baresip, through Kamailio) and transfers him to +15550124;
     /// the dialplan routes it to the call's own trunk, bob gets our REFER

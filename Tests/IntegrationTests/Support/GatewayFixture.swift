@@ -28,6 +28,8 @@ struct TrunkSpec {
     var mediaEncryption: String? = nil
     /// `codecs`, in order; nil: the default.
     var codecs: [String]? = nil
+    /// `dtmf`: rfc4733, info or auto; nil: the default (auto).
+    var dtmf: String? = nil
 }
 
 final class GatewayFixture: @unchecked Sendable {
@@ -138,6 +140,7 @@ final class GatewayFixture: @unchecked Sendable {
             if trunk.assertedIdentity { yaml += "    asserted_identity: true\n" }
             if let encryption = trunk.mediaEncryption { yaml += "    media_encryption: \(encryption)\n" }
             if let codecs = trunk.codecs { yaml += "    codecs: [\(codecs.joined(separator: ", "))]\n" }
+            if let dtmf = trunk.dtmf { yaml += "    dtmf: \(dtmf)\n" }
             if let password = trunk.password { yaml += "    password: \(password)\n" }
         }
         yaml += "dialplan: \"\(dialplanPath)\"\n"
