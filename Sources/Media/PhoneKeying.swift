@@ -31,7 +31,10 @@ struct PhoneKeying {
 
     /// Our first offer's lines (none when off), remembered for the answer.
     mutating func makeOffer() -> (crypto: [SDPCrypto], secure: Bool) {
-        guard encryption != .off else { return ([], false) }
+        guard encryption != .off else {
+            offered = []
+            return ([], false)
+        }
         offered = Self.offeredSuites.enumerated().map { index, suite in
             SDPCrypto(tag: UInt32(index + 1), suite: suite, keyAndSalt: Self.randomKey(suite))
         }
