@@ -54,8 +54,10 @@ public final class RelaySession: RelayTransport, @unchecked Sendable {
         channels[socket] = channel
     }
 
+    /// RTCP is all the relay times (no ICE, no DTLS): a tick a second, not
+    /// the WebRTC session's ten, so an idle relayed call costs its loop little.
     func startTimer() {
-        timer = eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { [self] _ in
+        timer = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] _ in
             media.tick(now: MediaSession.now())
         }
     }
