@@ -152,7 +152,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Config", "Gateway", "SIP", "Media", "Dialplan", "Records",
+        .testTarget(name: "IntegrationTests", dependencies: ["Config", "Gateway", "SIP", "Media", "Dialplan", "Records", "Codecs",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

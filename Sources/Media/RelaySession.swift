@@ -21,6 +21,15 @@ public final class RelaySession: RelayTransport, @unchecked Sendable {
     let media: RelayMedia
     private var negotiation: RelayNegotiation?
     private var agreed: (caller: RelayLegCodec, callee: RelayLegCodec)?
+    /// A caller without an offer (late offer, RFC 3261 §13.2.1): what the
+    /// callee was offered, then the callee's side and our offer to the caller.
+    private var late: LateOffer?
+
+    private struct LateOffer {
+        var allowed: [PhoneCodec]
+        var callee: RelayLegCodec?
+        var callerCodecs: [PhoneCodec] = []
+    }
     private var channels: [RelaySocket: any Channel] = [:]
     private var timer: RepeatedTask?
     private var endedReason: String?
@@ -77,12 +86,46 @@ public final class RelaySession: RelayTransport, @unchecked Sendable {
                                            ptime: remote.ptime, direction: .sendrecv), side: .callee)
     }
 
+    /// Our offer to the callee for a caller that made none (late offer):
+    /// every allowed codec; the callee's answer then decides what the
+    /// caller is offered in the 200 (`acceptCalleeAnswer`).
+    public func calleeOfferWithoutCallerOffer(address: String, allowed: [PhoneCodec]) async throws -> SessionDescription {
+        guard !allowed.isEmpty else { throw MediaError.negotiation("no codec to offer") }
+        try await eventLoop.submit { [self] in late = LateOffer(allowed: allowed) }.get()
+        return stamp(PlainAudioDescription(address: address, port: UInt16(calleePort), codecs: allowed.map(\.sdp),
+                                           telephoneEvents: [.telephoneEvent(payloadType: 101)], ptime: 20,
+                                           direction: .sendrecv), side: .callee)
+    }
+
     /// Takes the callee's answer (from a 183 or the 200: once), starts the
-    /// relay, and returns our answer for the caller.
+    /// relay, and returns our answer for the caller; for a caller without
+    /// an offer, our offer to it instead (the callee's codec first, then
+    /// those it transcodes to), whose answer comes to `acceptCallerAnswer`.
     public func acceptCalleeAnswer(_ answer: SessionDescription, address: String) async throws -> SessionDescription {
         let remote = try PlainAudioDescription(answer)
         let rtp = try SocketAddress(ipAddress: remote.address, port: Int(remote.port))
         let rtcp = try SocketAddress(ipAddress: remote.address, port: Int(remote.rtcpPort ?? remote.port + 1))
+        if try await eventLoop.submit({ [self] in late != nil }).get() {
+            let codecs = try await eventLoop.submit { [self] () throws -> [PhoneCodec] in
+                guard var pending = late else { throw MediaError.negotiation("not a late offer") }
+                if pending.callee == nil {
+                    guard let callee = RelayNegotiation.calleeCodec(in: remote, offered: pending.allowed) else {
+                        throw MediaError.negotiation("the callee's answer has none of the codecs it was offered")
+                    }
+                    pending.callee = callee
+                    pending.callerCodecs = [callee.codec] + pending.allowed.filter {
+                        $0 != callee.codec && $0.sampleRate == callee.codec.sampleRate
+                    }
+                    late = pending
+                    media.setRemote(.callee, rtp: rtp, rtcp: rtcp)
+                    media.setSends(.callee, Self.receives(remote))
+                }
+                return pending.callerCodecs
+            }.get()
+            return stamp(PlainAudioDescription(address: address, port: UInt16(callerPort), codecs: codecs.map(\.sdp),
+                                               telephoneEvents: [.telephoneEvent(payloadType: 101)], ptime: 20,
+                                               direction: .sendrecv), side: .caller)
+        }
         let (caller, offer) = try await eventLoop.submit { [self] () throws -> (RelayLegCodec, PlainAudioDescription) in
             guard let negotiation else { throw MediaError.negotiation("the callee answered before it was offered") }
             if let agreed { return (agreed.caller, negotiation.callerOffer) }
@@ -103,6 +146,26 @@ public final class RelaySession: RelayTransport, @unchecked Sendable {
             return (caller, negotiation.callerOffer)
         }.get()
         return description(for: .caller, codec: caller, address: address, direction: offer.direction.reversed)
+    }
+
+    /// The caller's answer (in its ACK) to our offer in the 200 of a late
+    /// offer: the relay starts with its codec and the callee's.
+    public func acceptCallerAnswer(_ answer: SessionDescription) async throws {
+        let remote = try PlainAudioDescription(answer)
+        let rtp = try SocketAddress(ipAddress: remote.address, port: Int(remote.port))
+        let rtcp = try SocketAddress(ipAddress: remote.address, port: Int(remote.rtcpPort ?? remote.port + 1))
+        try await eventLoop.submit { [self] in
+            guard let pending = late, let callee = pending.callee, agreed == nil else {
+                throw MediaError.negotiation("no offer of ours awaits the caller's answer")
+            }
+            guard let caller = RelayNegotiation.calleeCodec(in: remote, offered: pending.callerCodecs) else {
+                throw MediaError.negotiation("the caller's answer has none of the codecs it was offered")
+            }
+            try media.install(caller: caller, callee: callee)
+            agreed = (caller, callee)
+            media.setRemote(.caller, rtp: rtp, rtcp: rtcp)
+            media.setSends(.caller, Self.receives(remote))
+        }.get()
     }
 
     /// A new offer from one leg inside the call (a re-INVITE or UPDATE:

@@ -1,3 +1,4 @@
+import Codecs
 import Foundation
 import XCTest
 @testable import Gateway
@@ -69,6 +70,65 @@ final class RelayTests: XCTestCase {
         }
     }
 
+    /// A PBX that calls without SDP and requires 100rel (sipp), relayed to
+    /// a SIP URI (sipp answering): the callee is offered our codecs, its
+    /// answer makes our offer in the PBX's 200, the PBX's ACK answers it.
+    /// Both phones are sockets of this test: the PBX's sends 440 Hz to the
+    /// port our offer named, the callee's answers 660 Hz to wherever the
+    /// relayed RTP came from; each must hear the other.
+    func testALateOfferFromAPBXIsRelayedWithAudioBothWays() async throws {
+        let calleePort = try freeUDPAndTCPPort()
+        let scripts = FileManager.default.temporaryDirectory.appendingPathComponent("tieline-relay-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scripts) }
+        let script = scripts.appendingPathComponent("relay.lua").path
+        try """
+            local r = call:bridge("sip:2001@127.0.0.1:" .. variables.callee_port, {relay = true})
+            if not r.ok then call:hangup(r.code, r.reason) end
+
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: freePort(udp: true))], browsers: true,
+                                               dialplan: script,
+                                               routing: "{ home_country: \"1\", variables: { callee_port: \"\(calleePort)\" } }")
+        let callerPhone = try UDPProbe(), calleePhone = try UDPProbe()
+        let callee = try SippProcess.uas(port: calleePort, scenario: scenarioPath("uas_answer_phone"),
+                                         extraArgs: ["-key", "phone_port", "\(calleePhone.port)", "-key", "hangup_ms", "0"])
+        let pbx = try SippProcess.uac(target: "127.0.0.1:\(fixture.udpPort)", port: try freeUDPAndTCPPort(),
+                                      scenario: scenarioPath("uac_late_offer_100rel"), durationMilliseconds: 4000,
+                                      extraArgs: ["-s", "+15550100", "-key", "phone_port", "\(callerPhone.port)"])
+        // Our offer in the 200, as the PBX logged it, names the caller's port.
+        var offeredPort: Int?
+        for _ in 0..<100 where offeredPort == nil {
+            try await Task.sleep(for: .milliseconds(50))
+            offeredPort = pbx.actionLog.firstMatch(of: #/offer: m=audio (\d+) /#).flatMap { Int($0.1) }
+        }
+        let gatewayPort = try XCTUnwrap(offeredPort, "the PBX got our offer\n\(pbx.diagnostics)")
+        var toCallee = ToneStream(frequency: 440), toCaller = ToneStream(frequency: 660)
+        var heardByCallee: [[UInt8]] = [], heardByCaller: [[UInt8]] = []
+        var calleeReplyPort: Int?
+        for _ in 0..<150 {
+            callerPhone.send(toCallee.next(), toPort: gatewayPort)
+            if let port = calleeReplyPort { calleePhone.send(toCaller.next(), toPort: port) }
+            try await Task.sleep(for: .milliseconds(20))
+            while let packet = calleePhone.receiveFrom(timeout: 0) {
+                calleeReplyPort = packet.port
+                heardByCallee.append(Array(packet.bytes.dropFirst(12)))
+            }
+            while let packet = callerPhone.receiveFrom(timeout: 0) { heardByCaller.append(Array(packet.bytes.dropFirst(12))) }
+        }
+        XCTAssertGreaterThan(heardByCallee.count, 100, "the callee's phone got the PBX's RTP")
+        XCTAssertGreaterThan(heardByCaller.count, 80, "the PBX's phone got the callee's RTP")
+        XCTAssertEqual(Double(WAVAudio(pcmu: heardByCallee).peakFrequency(start: 0.5, duration: 1)), 440, accuracy: 20)
+        XCTAssertEqual(Double(WAVAudio(pcmu: heardByCaller).peakFrequency(start: 0.5, duration: 1)), 660, accuracy: 20)
+        let pbxStatus = try await pbx.wait(timeout: 20)
+        XCTAssertEqual(pbxStatus, 0, "the PBX: reliable 180, our offer, its BYE answered\n\(pbx.diagnostics)")
+        XCTAssertTrue(pbx.actionLog.contains("reliable 180: RSeq"), pbx.diagnostics)
+        let calleeStatus = try await callee.wait(timeout: 10)
+        XCTAssertEqual(calleeStatus, 0, "the callee got our BYE\n\(callee.diagnostics)")
+        await fixture.assertNothingLeft(within: 3)
+        await fixture.stop()
+    }
+
     func testWithoutRelayTheScriptsBridgeToATrunkIsRefused403() async throws {
         try await withRelay(allowed: false) { kamailio, fixture, bob, carol in
             let carolMark = carol.control.eventCount
@@ -78,6 +138,33 @@ final class RelayTests: XCTestCase {
             XCTAssertThrowsError(try carol.waitForCallEstablished(since: carolMark, timeout: 2),
                                  "no INVITE went out to carol")
             await fixture.assertNothingLeft(within: 3)
+        }
+    }
+
+    /// A PCMU tone as RTP, 20 ms a packet.
+    struct ToneStream {
+        let frequency: Double
+        var sequence: UInt16 = 1
+        var sample = 0
+        let ssrc = UInt32.random(in: 1...UInt32.max)
+
+        init(frequency: Double) { self.frequency = frequency }
+
+        mutating func next() -> [UInt8] {
+            let pcm = (0..<160).map { i in
+                Int16(8000 * sin(2 * Double.pi * frequency * Double(sample + i) / 8000))
+            }
+            var packet: [UInt8] = [0x80, 0, UInt8(sequence >> 8), UInt8(sequence & 0xFF)]
+            let timestamp = UInt32(truncatingIfNeeded: sample)
+            packet += [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: timestamp >> $0) }
+            packet += [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: ssrc >> $0) }
+            var payload = [UInt8](repeating: 0, count: 160)
+            pcm.withUnsafeBufferPointer { source in
+                payload.withUnsafeMutableBufferPointer { G711.encode(.mu, source, into: $0) }
+            }
+            sequence &+= 1
+            sample += 160
+            return packet + payload
         }
     }
 

@@ -172,8 +172,12 @@ protocol RelayEndpoint: AnyObject, Sendable {
     /// Our offer to the callee, from the caller's offer and the codecs the callee's trunk allows.
     func calleeOffer(callerOffer: SessionDescription, address: String,
                      allowed: [PhoneCodec]) async throws -> SessionDescription
-    /// The callee's answer (once); returns our answer for the caller.
+    /// The same for a caller without an offer (late offer): every allowed codec.
+    func calleeOfferWithoutCallerOffer(address: String, allowed: [PhoneCodec]) async throws -> SessionDescription
+    /// The callee's answer (once); returns our answer for the caller, or
+    /// for a late offer our offer to it (its answer: `acceptCallerAnswer`).
     func acceptCalleeAnswer(_ answer: SessionDescription, address: String) async throws -> SessionDescription
+    func acceptCallerAnswer(_ answer: SessionDescription) async throws
     func answerReoffer(_ offer: SessionDescription, from side: RelaySide, address: String) async throws -> SessionDescription
     func currentDescription(_ side: RelaySide, address: String) async throws -> SessionDescription
     func statistics() async throws -> MediaStatistics

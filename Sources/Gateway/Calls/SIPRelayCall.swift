@@ -160,8 +160,15 @@ final class SIPRelayCall: Sendable {
     /// The relay's media and our offer toward callees, made once.
     private func withOffer(codecs: [PhoneCodec], _ next: @escaping ([UInt8]) -> Void) {
         if let offer = state.value.calleeOffer { return next(offer) }
-        guard let text = String(validating: invite.request.body, as: UTF8.self),
-              let callerOffer = try? SessionDescription.parse(text) else {
+        // No body at all is a late offer (RFC 3261 §13.2.1): the callee is
+        // offered every allowed codec, and the caller our offer in the 200.
+        let callerOffer: SessionDescription?
+        if invite.isLateOffer {
+            callerOffer = nil
+        } else if let text = String(validating: invite.request.body, as: UTF8.self),
+                  let parsed = try? SessionDescription.parse(text) {
+            callerOffer = parsed
+        } else {
             return finish(code: 488, reason: "a call without a usable SDP offer cannot be relayed")
         }
         state.value.phase = .preparingMedia
@@ -176,7 +183,11 @@ final class SIPRelayCall: Sendable {
                 return loop.execute { self.finish(code: 503, reason: "no media ports free") }
             }
             do {
-                let offer = try await media.calleeOffer(callerOffer: callerOffer, address: address, allowed: codecs)
+                let offer = if let callerOffer {
+                    try await media.calleeOffer(callerOffer: callerOffer, address: address, allowed: codecs)
+                } else {
+                    try await media.calleeOfferWithoutCallerOffer(address: address, allowed: codecs)
+                }
                 loop.execute {
                     guard !self.isEnded else {
                         Task { await media.close(reason: "call ended") }
@@ -219,7 +230,8 @@ final class SIPRelayCall: Sendable {
 
     private func provisional(_ response: SIPResponse) {
         guard !isEnded else { return }
-        guard !response.body.isEmpty, response.statusCode == 183 || response.statusCode == 180 else {
+        // A caller without an offer gets no early media: our offer waits for the 200.
+        guard !response.body.isEmpty, response.statusCode == 183 || response.statusCode == 180, !invite.isLateOffer else {
             return invite.provisional(response.statusCode == 183 ? 183 : 180)
         }
         acceptCalleeAnswer(response.body) { [self] answer in
@@ -238,11 +250,28 @@ final class SIPRelayCall: Sendable {
             state.value.recorder?.routed(to: nil, trunk: nil, sipCallID: callee.callID)
             state.value.recorder?.answered()
             caller.onTerminated = { [self] reason in ended(by: .caller, reason: reason) }
+            if invite.isLateOffer { caller.onAckAnswer = { [self] body in callerAnswered(body) } }
             caller.onOffer = { [self] offer in reoffer(offer, from: .caller) }
             callee.onOffer = { [self] offer in reoffer(offer, from: .callee) }
             // Transfers and digits outside the media are not relayed (yet).
             caller.onRefer = { $0.reject(603, reason: "Decline") }
             callee.onRefer = { $0.reject(603, reason: "Decline") }
+        }
+    }
+
+    /// A late offer's answer, in the caller's ACK: the relay starts, or the
+    /// call ends when it cannot (no body, or none of the codecs offered).
+    private func callerAnswered(_ body: [UInt8]) {
+        guard !isEnded, let media = state.value.media else { return }
+        guard let text = String(validating: body, as: UTF8.self), let answer = try? SessionDescription.parse(text) else {
+            return finish(code: 488, reason: "the caller's ACK has no usable answer to our offer")
+        }
+        Task {
+            do {
+                try await media.acceptCallerAnswer(answer)
+            } catch {
+                loop.execute { self.finish(code: 488, reason: "the caller's answer cannot be relayed: \(error)") }
+            }
         }
     }
 

@@ -160,9 +160,18 @@ final class FakeRelay: RelayEndpoint, @unchecked Sendable {
         return Self.description(port: 40002)
     }
 
+    func calleeOfferWithoutCallerOffer(address: String, allowed: [PhoneCodec]) async throws -> SessionDescription {
+        calls.withLockedValue { $0.append("calleeOfferWithoutCallerOffer \(allowed.map(\.rawValue).joined(separator: ","))") }
+        return Self.description(port: 40002)
+    }
+
     func acceptCalleeAnswer(_ answer: SessionDescription, address: String) async throws -> SessionDescription {
         calls.withLockedValue { $0.append("acceptCalleeAnswer") }
         return Self.description(port: 40000)
+    }
+
+    func acceptCallerAnswer(_ answer: SessionDescription) async throws {
+        calls.withLockedValue { $0.append("acceptCallerAnswer") }
     }
 
     func answerReoffer(_ offer: SessionDescription, from side: RelaySide, address: String) async throws -> SessionDescription {

@@ -145,8 +145,47 @@ final class SIPRelayCallTests: XCTestCase {
         XCTAssertTrue(sentNow().requests(.invite).count == 1, "the callee got no re-INVITE")
     }
 
-    func testAnInviteWithoutAnOfferIsRefused488() async throws {
-        _ = try await startCall(offer: "")
+    /// Late offer (RFC 3261 §13.2.1): the callee is offered every allowed
+    /// codec, its answer makes our offer in the caller's 200 (no early
+    /// media before it), and the caller's ACK brings the answer.
+    func testALateOfferGetsOurOfferInThe200AndTheAcksAnswerStartsTheRelay() async throws {
+        let callee = try await { () async throws -> SIPRequest in
+            try await startCall(offer: "")
+            return try await request(.invite)
+        }()
+        XCTAssertEqual(relayCalls(), ["calleeOfferWithoutCallerOffer PCMU,PCMA,G722"])
+        try await env.deliver(sipResponse(to: callee, 183, body: Self.calleeAnswer))
+        let early = try await response(183)
+        XCTAssertTrue(early.body.isEmpty, "no SDP before our offer in the 200")
+        try await env.deliver(sipResponse(to: callee, 200, body: Self.calleeAnswer))
+        let ok = try await response(200)
+        XCTAssertTrue(String(decoding: ok.body, as: UTF8.self).contains("m=audio 40000 "), "our offer in the 200")
+        caller.ourTag = ok.headers.to?.tag
+        try await env.deliver(caller.ack(body: Self.callerOffer))
+        let relay = try XCTUnwrap(env.relays.withLockedValue { $0.first })
+        _ = await env.settle { relay.calls.withLockedValue { $0.last } == "acceptCallerAnswer" }
+        XCTAssertEqual(relayCalls(), ["calleeOfferWithoutCallerOffer PCMU,PCMA,G722", "acceptCalleeAnswer",
+                                      "acceptCallerAnswer"])
+    }
+
+    func testALateOffersAckWithoutAnAnswerEndsBothLegs() async throws {
+        try await startCall(offer: "")
+        let callee = try await request(.invite)
+        try await env.deliver(sipResponse(to: callee, 200, body: Self.calleeAnswer))
+        let ok = try await response(200)
+        caller.ourTag = ok.headers.to?.tag
+        try await env.deliver(caller.ack())
+        let byes = try await { () async throws -> Int in
+            _ = try await request(.bye)
+            return sentNow().requests(.bye).count
+        }()
+        XCTAssertGreaterThanOrEqual(byes, 1)
+        for bye in sentNow().requests(.bye) { try await env.deliver(sipResponse(to: bye, 200)) }
+        try await assertEnded(status: 488, reason: "the caller's ACK has no usable answer to our offer")
+    }
+
+    func testAnOfferThatIsNoSDPIsRefused488() async throws {
+        _ = try await startCall(offer: "this is not SDP")
         let refusal = try await response(488)
         XCTAssertEqual(refusal.reasonPhrase, "a call without a usable SDP offer cannot be relayed")
         XCTAssertTrue(env.relays.withLockedValue { $0.isEmpty }, "no relay made")

@@ -56,6 +56,20 @@ final class UDPProbe {
         return count > 0 ? Array(buffer[0..<count]) : nil
     }
 
+    /// The next datagram and the port it came from (on 127.0.0.1), or nil after `timeout` seconds.
+    func receiveFrom(timeout: Double) -> (bytes: [UInt8], port: Int)? {
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, Int32(timeout * 1000)) > 0 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let count = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buffer, buffer.count, 0, $0, &length) }
+        }
+        guard count > 0 else { return nil }
+        return (Array(buffer[0..<count]), Int(UInt16(bigEndian: address.sin_port)))
+    }
+
     /// The status line of the next response, skipping 100 Trying.
     func receiveFinalStatus(timeout: Double) -> (code: Int, text: String)? {
         let deadline = Date().addingTimeInterval(timeout)
