@@ -95,6 +95,31 @@ public final class MediaEngine: Sendable {
         throw MediaError.noFreePorts(configuration.portRange)
     }
 
+    /// A free RTP/RTCP pair bound from `loop` itself: chained futures, so
+    /// binding costs no thread hop per socket (the relay's setup path).
+    func bindPairOnLoop(_ loop: any EventLoop, attempts: Int = 64) -> EventLoopFuture<(Int, (any Channel, any Channel))> {
+        loop.preconditionInEventLoop()
+        guard attempts > 0, let port = ports.reserve(pair: true) else {
+            return loop.makeFailedFuture(MediaError.noFreePorts(configuration.portRange))
+        }
+        return bindFuture(port: port, on: loop).flatMap { rtp in
+            self.bindFuture(port: port + 1, on: loop).map { rtcp in (port, (rtp, rtcp)) }.flatMapError { error in
+                rtp.close(promise: nil)
+                return loop.makeFailedFuture(error)
+            }
+        }.flatMapError { _ in
+            self.ports.release(port, pair: true)
+            return self.bindPairOnLoop(loop, attempts: attempts - 1)
+        }
+    }
+
+    private func bindFuture(port: Int, on loop: any EventLoop) -> EventLoopFuture<any Channel> {
+        DatagramBootstrap(group: loop)
+            .channelOption(.socketOption(.so_reuseaddr), value: 0)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 2048))
+            .bind(host: configuration.bindHost, port: port)
+    }
+
     private func bind(port: Int, on loop: any EventLoop) async throws -> any Channel {
         try await DatagramBootstrap(group: loop)
             .channelOption(.socketOption(.so_reuseaddr), value: 0)

@@ -294,34 +294,35 @@ final class RelayDatagramHandler: ChannelInboundHandler {
 }
 
 extension MediaEngine {
-    /// A relay's media: an RTP/RTCP pair for each leg, bound on one loop, timers running.
+    /// A relay's media: an RTP/RTCP pair for each leg, bound on one loop,
+    /// timers running; made on that loop in one go (one hop there and back).
     public func makeRelaySession() async throws -> RelaySession {
         let loop = nextLoop()
-        let (callerPort, callerChannels) = try await bindPair(on: loop)
-        let calleePort: Int
-        let calleeChannels: (any Channel, any Channel)
-        do {
-            (calleePort, calleeChannels) = try await bindPair(on: loop)
-        } catch {
-            try? await callerChannels.0.close()
-            try? await callerChannels.1.close()
-            ports.release(callerPort, pair: true)
-            throw error
-        }
         let ports = self.ports
-        let session = RelaySession(eventLoop: loop, callerPort: callerPort, calleePort: calleePort,
-                                   configuration: configuration.session, logger: relayLogger, release: {
-                                       ports.release(callerPort, pair: true)
-                                       ports.release(calleePort, pair: true)
-                                   })
-        try await loop.submit {
-            for (channel, socket) in [(callerChannels.0, RelaySocket.rtp(.caller)), (callerChannels.1, .rtcp(.caller)),
-                                      (calleeChannels.0, .rtp(.callee)), (calleeChannels.1, .rtcp(.callee))] {
-                session.attach(channel, as: socket)
-                try channel.pipeline.syncOperations.addHandler(RelayDatagramHandler(session: session, socket: socket))
+        let configuration = self.configuration.session
+        let logger = relayLogger
+        return try await loop.flatSubmit {
+            self.bindPairOnLoop(loop).flatMap { caller in
+                self.bindPairOnLoop(loop).flatMapError { error in
+                    caller.1.0.close(promise: nil)
+                    caller.1.1.close(promise: nil)
+                    ports.release(caller.0, pair: true)
+                    return loop.makeFailedFuture(error)
+                }.flatMapThrowing { callee in
+                    let session = RelaySession(eventLoop: loop, callerPort: caller.0, calleePort: callee.0,
+                                               configuration: configuration, logger: logger, release: {
+                                                   ports.release(caller.0, pair: true)
+                                                   ports.release(callee.0, pair: true)
+                                               })
+                    for (channel, socket) in [(caller.1.0, RelaySocket.rtp(.caller)), (caller.1.1, .rtcp(.caller)),
+                                              (callee.1.0, .rtp(.callee)), (callee.1.1, .rtcp(.callee))] {
+                        session.attach(channel, as: socket)
+                        try channel.pipeline.syncOperations.addHandler(RelayDatagramHandler(session: session, socket: socket))
+                    }
+                    session.startTimer()
+                    return session
+                }
             }
-            session.startTimer()
         }.get()
-        return session
     }
 }
