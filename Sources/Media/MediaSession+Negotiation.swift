@@ -191,7 +191,7 @@ extension MediaSession {
         guard let keys else { return }
         try await eventLoop.submit { [self] in
             guard media.phoneSRTP?.keys != keys else { return }
-            media.phoneSRTP = try PhoneSRTP(keys)
+            media.phoneSRTP = try PhoneSRTP(keys, replacing: media.phoneSRTP)
         }.get()
     }
 

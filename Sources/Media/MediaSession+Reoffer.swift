@@ -8,13 +8,14 @@ import SDP
 extension MediaSession {
     public func answerPhoneReoffer(_ offer: SessionDescription, address: String) async throws -> SessionDescription {
         let remote = try PlainAudioDescription(offer)
-        try await installPhoneSRTP(try phoneKeying.withLockedValue { try $0.acceptOffer(remote) })
         let (current, browserHolds) = try await eventLoop.submit { [self] in (phoneNegotiated, media.browserHolds) }.get()
         guard let current else { throw MediaError.negotiation("the phone side was never negotiated") }
         guard let codec = remote.codecs.first(where: { PhoneCodec(name: $0.name) == current.codec
                                                         && $0.clockRate == current.codec.sdp.clockRate }) else {
             throw MediaError.negotiation("the new offer drops \(current.codec.rawValue), the call's codec")
         }
+        // Keys only once the offer is taken: a refused one (488) leaves them as they were.
+        try await installPhoneSRTP(try phoneKeying.withLockedValue { try $0.acceptOffer(remote) })
         let event = remote.telephoneEvents.first(where: { $0.clockRate == 8000 })
         // While the browser holds, we keep not receiving whatever the phone offers.
         let ourDirection = browserHolds ? remote.direction.reversed.withoutReceiving : remote.direction.reversed
@@ -62,9 +63,9 @@ extension SessionDescription {
     /// Once the phone leg runs SRTP, every description of ours carries our
     /// key (RFC 4568 §7.1.4: re-offers and answers keep it) and RTP/SAVP
     /// when that was agreed; our first offer brings its own lines.
-    func stampedForPhone(_ session: MediaSession) -> SessionDescription {
+    func stampedForPhone(_ session: MediaSession, withKey: Bool = true) -> SessionDescription {
         var description = self
-        if let current = session.phoneKeying.withLockedValue({ $0.current }), var audio = description.media.first,
+        if withKey, let current = session.phoneKeying.withLockedValue({ $0.current }), var audio = description.media.first,
            !audio.attributes.contains(where: { $0.name == "crypto" }) {
             if current.secure { audio.proto = "RTP/SAVP" }
             let direction = audio.attributes.firstIndex { SDPDirection(rawValue: $0.name) != nil && $0.value == nil }

@@ -7,8 +7,10 @@ import SDP
 /// one that answers with another codec is refused.
 extension MediaSession {
     /// Our offer to the phone the call is transferred to: the call's codec
-    /// and telephone-event, `sendrecv` (`sendonly` while the browser holds).
-    public func transferOffer(address: String) async throws -> SessionDescription {
+    /// and telephone-event, `sendrecv` (`sendonly` while the browser holds);
+    /// with the call's SRTP key unless the new far end's trunk has
+    /// `encryption` off (a key is never sent to a trunk that did not ask).
+    public func transferOffer(address: String, encryption: PhoneEncryption = .optional) async throws -> SessionDescription {
         let (negotiated, browserHolds) = try await eventLoop.submit { [self] in
             (phoneNegotiated, media.browserHolds)
         }.get()
@@ -20,14 +22,21 @@ extension MediaSession {
         return PlainAudioDescription(address: address, port: UInt16(phonePort), codecs: [codec], telephoneEvents: events,
                                      ptime: negotiated.packetTime, direction: direction)
             .sessionDescription(sessionID: UInt64(phoneSSRC), sessionVersion: 0)
-            .stampedForPhone(self)
+            .stampedForPhone(self, withKey: encryption != .off)
     }
 
     /// The new phone's answer: from now on RTP goes to it and only its RTP
     /// is heard.
     public func acceptTransferAnswer(_ answer: SessionDescription) async throws {
         let remote = try PlainAudioDescription(answer)
-        try await installPhoneSRTP(phoneKeying.withLockedValue { $0.acceptReanswer(remote) })
+        // A new far end that answers without a key of ours speaks plain RTP.
+        let plain = remote.crypto.isEmpty && !remote.secure
+        if plain {
+            phoneKeying.withLockedValue { $0.reset() }
+            try await eventLoop.submit { [self] in media.phoneSRTP = nil }.get()
+        } else {
+            try await installPhoneSRTP(phoneKeying.withLockedValue { $0.acceptReanswer(remote) })
+        }
         let rtp = try SocketAddress(ipAddress: remote.address, port: Int(remote.port))
         let rtcp = try? SocketAddress(ipAddress: remote.address, port: Int(remote.rtcpPort ?? remote.port + 1))
         try await eventLoop.submit { [self] in

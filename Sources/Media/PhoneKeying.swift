@@ -92,6 +92,14 @@ struct PhoneKeying {
         return PhoneSRTP.Keys(suite: line.suite!, ours: ours.keyAndSalt, theirs: line.keyAndSalt)
     }
 
+    /// Plain RTP from now on (a transfer's new far end without SRTP).
+    mutating func reset() {
+        offered = []
+        ours = nil
+        theirs = nil
+        secure = false
+    }
+
     /// Our line as a description of ours should carry it: the agreed one
     /// once SRTP runs (re-offers, answers); nil before.
     var current: (crypto: SDPCrypto, secure: Bool)? { ours.map { ($0, secure) } }
@@ -115,12 +123,19 @@ final class PhoneSRTP {
     let inbound: SRTPSession
     let keys: Keys
 
-    init(_ keys: Keys) throws {
+    /// - Parameter current: the sessions in use; when our key stays the
+    ///   same (only the far end re-keyed), its outbound session goes on, so
+    ///   our packet index (and with it the keystream) never starts over.
+    init(_ keys: Keys, replacing current: PhoneSRTP? = nil) throws {
         let profile: SRTPProfile = keys.suite == .aeadAES128GCM ? .aeadAes128Gcm : .aes128CmSha1_80
         guard keys.suite != .aesCM128HMACSHA1_32 else {
             throw MediaError.negotiation("AES_CM_128_HMAC_SHA1_32 is not offered")
         }
-        outbound = try SRTPSession(profile: profile, masterKey: keys.ours, outbound: true)
+        if let current, current.keys.suite == keys.suite, current.keys.ours == keys.ours {
+            outbound = current.outbound
+        } else {
+            outbound = try SRTPSession(profile: profile, masterKey: keys.ours, outbound: true)
+        }
         inbound = try SRTPSession(profile: profile, masterKey: keys.theirs, outbound: false)
         self.keys = keys
     }

@@ -21,6 +21,8 @@ public final class RelaySession: RelayTransport, @unchecked Sendable {
     let media: RelayMedia
     private var negotiation: RelayNegotiation?
     private var agreed: (caller: RelayLegCodec, callee: RelayLegCodec)?
+    /// The callee attempt `agreed` (or a late offer's callee) came from.
+    private var agreedAttempt = 0
     /// A caller without an offer (late offer, RFC 3261 §13.2.1): what the
     /// callee was offered, then the callee's side and our offer to the caller.
     private var late: LateOffer?
@@ -101,14 +103,17 @@ public final class RelaySession: RelayTransport, @unchecked Sendable {
     /// relay, and returns our answer for the caller; for a caller without
     /// an offer, our offer to it instead (the callee's codec first, then
     /// those it transcodes to), whose answer comes to `acceptCallerAnswer`.
-    public func acceptCalleeAnswer(_ answer: SessionDescription, address: String) async throws -> SessionDescription {
+    public func acceptCalleeAnswer(_ answer: SessionDescription, address: String,
+                                   attempt: Int = 0) async throws -> SessionDescription {
         let remote = try PlainAudioDescription(answer)
+        guard !remote.secure else { throw MediaError.negotiation("SRTP (RTP/SAVP) is not relayed") }
         let rtp = try SocketAddress(ipAddress: remote.address, port: Int(remote.port))
         let rtcp = try SocketAddress(ipAddress: remote.address, port: Int(remote.rtcpPort ?? remote.port + 1))
         if try await eventLoop.submit({ [self] in late != nil }).get() {
             let codecs = try await eventLoop.submit { [self] () throws -> [PhoneCodec] in
                 guard var pending = late else { throw MediaError.negotiation("not a late offer") }
-                if pending.callee == nil {
+                if pending.callee == nil || agreedAttempt != attempt {
+                    agreedAttempt = attempt
                     guard let callee = RelayNegotiation.calleeCodec(in: remote, offered: pending.allowed) else {
                         throw MediaError.negotiation("the callee's answer has none of the codecs it was offered")
                     }
@@ -128,7 +133,9 @@ public final class RelaySession: RelayTransport, @unchecked Sendable {
         }
         let (caller, offer) = try await eventLoop.submit { [self] () throws -> (RelayLegCodec, PlainAudioDescription) in
             guard let negotiation else { throw MediaError.negotiation("the callee answered before it was offered") }
-            if let agreed { return (agreed.caller, negotiation.callerOffer) }
+            // The same callee's SDP again (a 200 after its 183) changes nothing.
+            if let agreed, agreedAttempt == attempt { return (agreed.caller, negotiation.callerOffer) }
+            agreedAttempt = attempt
             guard let callee = RelayNegotiation.calleeCodec(in: remote, offered: negotiation.calleeCodecs),
                   let caller = negotiation.callerCodec(for: callee.codec) else {
                 throw MediaError.negotiation("the callee's answer has none of the codecs it was offered")
@@ -152,6 +159,7 @@ public final class RelaySession: RelayTransport, @unchecked Sendable {
     /// offer: the relay starts with its codec and the callee's.
     public func acceptCallerAnswer(_ answer: SessionDescription) async throws {
         let remote = try PlainAudioDescription(answer)
+        guard !remote.secure else { throw MediaError.negotiation("SRTP (RTP/SAVP) is not relayed") }
         let rtp = try SocketAddress(ipAddress: remote.address, port: Int(remote.port))
         let rtcp = try SocketAddress(ipAddress: remote.address, port: Int(remote.rtcpPort ?? remote.port + 1))
         try await eventLoop.submit { [self] in
@@ -174,6 +182,7 @@ public final class RelaySession: RelayTransport, @unchecked Sendable {
     public func answerReoffer(_ offer: SessionDescription, from side: RelaySide,
                               address: String) async throws -> SessionDescription {
         let remote = try PlainAudioDescription(offer)
+        guard !remote.secure else { throw MediaError.negotiation("SRTP (RTP/SAVP) is not relayed") }
         let codec = try await eventLoop.submit { [self] () throws -> RelayLegCodec in
             guard let agreed else { throw MediaError.negotiation("the relay was never negotiated") }
             let codec = side == .caller ? agreed.caller : agreed.callee

@@ -102,6 +102,25 @@ struct PhoneKeyingTests {
         #expect(keying.acceptReanswer(description(secure: true, crypto: [next]))?.theirs == next.keyAndSalt)
     }
 
+    @Test("A far end's re-key keeps our outbound session (its packet index never restarts); a new key of ours does not")
+    func rekeyKeepsOutbound() throws {
+        let ours = [UInt8](repeating: 1, count: 30), theirs = [UInt8](repeating: 2, count: 30)
+        let first = try PhoneSRTP(PhoneSRTP.Keys(suite: .aesCM128HMACSHA1_80, ours: ours, theirs: theirs))
+        let rekeyed = try PhoneSRTP(PhoneSRTP.Keys(suite: .aesCM128HMACSHA1_80, ours: ours,
+                                                   theirs: [UInt8](repeating: 3, count: 30)), replacing: first)
+        #expect(rekeyed.outbound === first.outbound)
+        #expect(rekeyed.inbound !== first.inbound)
+        let fresh = try PhoneSRTP(PhoneSRTP.Keys(suite: .aesCM128HMACSHA1_80, ours: [UInt8](repeating: 4, count: 30),
+                                                 theirs: theirs), replacing: first)
+        #expect(fresh.outbound !== first.outbound)
+        var keying = PhoneKeying()
+        keying.encryption = .optional
+        _ = try keying.acceptOffer(description(secure: true, crypto: [key(.aesCM128HMACSHA1_80, tag: 1, fill: 5)]))
+        #expect(keying.isActive)
+        keying.reset()
+        #expect(!keying.isActive && keying.current == nil)
+    }
+
     @Test("SDP: RTP/SAVP and a=crypto read and written")
     func sdp() throws {
         let theirs = key(.aesCM128HMACSHA1_80, tag: 1, fill: 9)

@@ -124,7 +124,7 @@ final class BlindTransfer: Sendable {
         let media = self.media
         let address = environment.publicMediaAddress
         Task {
-            let offer = try? await media.transferOffer(address: address)
+            let offer = try? await media.transferOffer(address: address, encryption: trunk.phoneEncryption)
             loop.execute { [self] in
                 guard !state.value.done else { return }
                 guard let offer else { return fail(488, "Not Acceptable Here") }

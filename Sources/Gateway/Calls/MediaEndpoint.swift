@@ -43,7 +43,7 @@ protocol MediaEndpoint: AnyObject, Sendable {
     func acceptPhoneReanswer(_ answer: SessionDescription) async throws
     /// A transfer: our offer to the new far end (the call's codec), and
     /// its answer, after which the phone side is that far end only.
-    func transferOffer(address: String) async throws -> SessionDescription
+    func transferOffer(address: String, encryption: PhoneEncryption) async throws -> SessionDescription
     func acceptTransferAnswer(_ answer: SessionDescription) async throws
     /// An INVITE with Replaces for the phone side: answered in the call's codec, RTP re-pointed.
     func answerReplacement(_ offer: SessionDescription, address: String) async throws -> SessionDescription
@@ -119,7 +119,7 @@ extension MediaEndpoint {
         Task {
             let description: SessionDescription?
             if body.isEmpty {
-                description = try? await transferOffer(address: address)
+                description = try? await transferOffer(address: address, encryption: .optional)
             } else if let text = String(validating: body, as: UTF8.self),
                       let offer = try? SessionDescription.parse(text) {
                 description = try? await answerReplacement(offer, address: address)
@@ -176,7 +176,8 @@ protocol RelayEndpoint: AnyObject, Sendable {
     func calleeOfferWithoutCallerOffer(address: String, allowed: [PhoneCodec]) async throws -> SessionDescription
     /// The callee's answer (once); returns our answer for the caller, or
     /// for a late offer our offer to it (its answer: `acceptCallerAnswer`).
-    func acceptCalleeAnswer(_ answer: SessionDescription, address: String) async throws -> SessionDescription
+    /// `attempt` numbers the callee: another attempt's answer replaces an earlier one's.
+    func acceptCalleeAnswer(_ answer: SessionDescription, address: String, attempt: Int) async throws -> SessionDescription
     func acceptCallerAnswer(_ answer: SessionDescription) async throws
     func answerReoffer(_ offer: SessionDescription, from side: RelaySide, address: String) async throws -> SessionDescription
     func currentDescription(_ side: RelaySide, address: String) async throws -> SessionDescription

@@ -46,6 +46,9 @@ final class SIPRelayCall: Sendable {
         var callerAnswer: [UInt8]?
         /// The caller heard our answer in a 183 (no failover after that).
         var earlyMedia = false
+        /// Who waits for the callee's SDP being applied (a 183's and the
+        /// 200's), while it is; nil when nothing is in flight.
+        var answerWaiters: [([UInt8]) -> Void]?
         var attempts = 0
         var recorder: CallRecorder?
     }
@@ -143,6 +146,11 @@ final class SIPRelayCall: Sendable {
     // MARK: the callee
 
     private func bridge(trunk: TrunkConfig, number: String, options: BridgeOptions) {
+        // The relay's legs are plain RTP: a trunk that insists on SRTP is not given a plain call.
+        if trunk.mediaEncryption == .required || sourceTrunk?.mediaEncryption == .required {
+            let which = trunk.mediaEncryption == .required ? trunk.name : sourceTrunk?.name ?? "?"
+            return attemptFailed(code: 488, reason: "trunk \(which) requires SRTP, which a relayed call does not carry yet")
+        }
         logger.info("relaying the trunk's call to \(number) via \(trunk.name)")
         let direct = environment.config.trunk(named: trunk.name) == nil
         state.value.recorder?.routed(to: direct ? trunk.name : number, trunk: direct ? nil : trunk.name, sipCallID: nil)
@@ -275,26 +283,39 @@ final class SIPRelayCall: Sendable {
         }
     }
 
-    /// The callee's SDP (once): the relay starts and our answer for the caller is made.
+    /// The callee's SDP (once per attempt): the relay starts and our answer
+    /// for the caller is made. A 200 (with or without SDP) that comes while
+    /// a 183's SDP is still being applied waits for it; what an earlier,
+    /// failed attempt was applying is dropped when it completes.
     private func acceptCalleeAnswer(_ body: [UInt8], then next: @escaping ([UInt8]) -> Void) {
         if let answer = state.value.callerAnswer { return next(answer) }
+        if state.value.answerWaiters != nil {
+            state.value.answerWaiters?.append(next)
+            return
+        }
         guard let media = state.value.media, let text = String(validating: body, as: UTF8.self),
               let answer = try? SessionDescription.parse(text) else {
             return finish(code: 488, reason: "the callee answered without usable SDP")
         }
-        let next = LoopBound(next)
+        state.value.answerWaiters = [next]
+        let attempt = state.value.attempts
         let address = self.address
         Task {
             do {
-                let ours = Array(try await media.acceptCalleeAnswer(answer, address: address).serialize().utf8)
+                let ours = Array(try await media.acceptCalleeAnswer(answer, address: address, attempt: attempt)
+                    .serialize().utf8)
                 loop.execute {
-                    guard !self.isEnded else { return }
-                    if let earlier = self.state.value.callerAnswer { return next.value(earlier) }
+                    guard !self.isEnded, self.state.value.attempts == attempt,
+                          let waiters = self.state.value.answerWaiters else { return }
+                    self.state.value.answerWaiters = nil
                     self.state.value.callerAnswer = ours
-                    next.value(ours)
+                    waiters.forEach { $0(ours) }
                 }
             } catch {
-                loop.execute { self.finish(code: 488, reason: "the callee's media cannot be relayed: \(error)") }
+                loop.execute {
+                    guard self.state.value.attempts == attempt, self.state.value.answerWaiters != nil else { return }
+                    self.finish(code: 488, reason: "the callee's media cannot be relayed: \(error)")
+                }
             }
         }
     }
@@ -306,6 +327,7 @@ final class SIPRelayCall: Sendable {
         if state.value.earlyMedia { return finish(code: code, reason: reason) }
         state.value.phase = .routing
         state.value.callerAnswer = nil
+        state.value.answerWaiters = nil
         loop.execute { [self] in
             guard !isEnded, let run = state.value.run else { return }
             perform(run.resume(.bridged(code: code, reason: reason, answered: false)))

@@ -165,7 +165,7 @@ final class FakeRelay: RelayEndpoint, @unchecked Sendable {
         return Self.description(port: 40002)
     }
 
-    func acceptCalleeAnswer(_ answer: SessionDescription, address: String) async throws -> SessionDescription {
+    func acceptCalleeAnswer(_ answer: SessionDescription, address: String, attempt: Int) async throws -> SessionDescription {
         calls.withLockedValue { $0.append("acceptCalleeAnswer") }
         return Self.description(port: 40000)
     }
@@ -260,7 +260,7 @@ final class FakeMedia: MediaEndpoint, @unchecked Sendable {
     func acceptPhoneReanswer(_ answer: SessionDescription) async throws {
         note("acceptPhoneReanswer \(try PlainAudioDescription(answer).direction.rawValue)")
     }
-    func transferOffer(address: String) async throws -> SessionDescription {
+    func transferOffer(address: String, encryption: PhoneEncryption) async throws -> SessionDescription {
         note("transferOffer")
         return version.stamp(Self.plain(.sendrecv))
     }

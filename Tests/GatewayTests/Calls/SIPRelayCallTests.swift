@@ -94,6 +94,17 @@ final class SIPRelayCallTests: XCTestCase {
         XCTAssertEqual(relayCalls().filter { $0 == "acceptCalleeAnswer" }.count, 1, "the callee's SDP is taken once")
     }
 
+    /// A 200 without SDP (allowed after a reliable 183 with it) right behind
+    /// the 183 waits for the 183's SDP to be applied and answers the caller with it.
+    func testA200WithoutSDPAfterA183WithItAnswersTheCallerWithTheEarlyAnswer() async throws {
+        let callee = try await relayedCall()
+        try await env.deliver(sipResponse(to: callee, 183, body: Self.calleeAnswer))
+        try await env.deliver(sipResponse(to: callee, 200))
+        let ok = try await response(200)
+        XCTAssertTrue(String(decoding: ok.body, as: UTF8.self).contains("m=audio 40000 "), "our answer in the 200")
+        XCTAssertEqual(relayCalls().filter { $0 == "acceptCalleeAnswer" }.count, 1)
+    }
+
     func testA503FailsOverToTheNextTargetWithTheSameRelay() async throws {
         let first = try await relayedCall()
         try await env.deliver(sipResponse(to: first, 503))
