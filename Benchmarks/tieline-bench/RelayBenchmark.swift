@@ -74,7 +74,7 @@ enum RelayBenchmark {
         let pid = gateway.processIdentifier
         print("relay: tieline serve idle RSS \(CallsPerSecondBenchmark.residentKiB(pid)) KiB")
         let rates = ProcessInfo.processInfo.environment["TIELINE_BENCH_RELAY_RATES"]?
-            .split(separator: ",").compactMap { Int($0) } ?? [50, 100, 200, 400, 600]
+            .split(separator: ",").compactMap { Int($0) } ?? [50, 100, 200, 400, 600, 800, 1000]
         var clean: Int?
         var costs: [Double] = []
         for rate in rates {
