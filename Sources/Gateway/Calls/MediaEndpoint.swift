@@ -68,9 +68,11 @@ extension MediaEndpoint {
     func phoneOffer(address: String, codecs: [PhoneCodec], encryption: PhoneEncryption = .off) -> SessionDescription {
         phoneOffer(address: address, codecs: codecs, telephoneEventPayloadType: 101, packetTime: 20, encryption: encryption)
     }
-    func answerPhoneOffer(_ offer: SessionDescription, address: String, preference: [PhoneCodec] = [.pcmu, .pcma, .g722],
+    // Without `preference`: a signature of its own, so this never stands in
+    // for the requirement (which would call itself).
+    func answerPhoneOffer(_ offer: SessionDescription, address: String,
                           encryption: PhoneEncryption = .off) async throws -> SessionDescription {
-        try await answerPhoneOffer(offer, address: address, preference: preference, encryption: encryption)
+        try await answerPhoneOffer(offer, address: address, preference: [.pcmu, .pcma, .g722], encryption: encryption)
     }
 
     /// Answers the phone's offer inside the call (a re-INVITE or UPDATE:

@@ -41,7 +41,7 @@ final class SIPRelayCall: Sendable {
         var run: DialplanRun?
         var media: (any RelayEndpoint)?
         /// Our offer toward callees (made once from the caller's offer).
-        var calleeOffer: [UInt8]?
+        var calleeOffer: CalleeOffer?
         /// Our answer for the caller, once a callee's answer made it.
         var callerAnswer: [UInt8]?
         /// The caller heard our answer in a 183 (no failover after that).
@@ -54,6 +54,13 @@ final class SIPRelayCall: Sendable {
     }
 
     static let maximumAttempts = 16
+
+    /// Our offer toward callees, and the codecs it was made for (a failover
+    /// to a trunk with other codecs gets an offer of its own).
+    struct CalleeOffer {
+        var codecs: [PhoneCodec]
+        var body: [UInt8]
+    }
 
     let environment: any CallEnvironment
     let invite: IncomingInvite
@@ -167,7 +174,7 @@ final class SIPRelayCall: Sendable {
 
     /// The relay's media and our offer toward callees, made once.
     private func withOffer(codecs: [PhoneCodec], _ next: @escaping ([UInt8]) -> Void) {
-        if let offer = state.value.calleeOffer { return next(offer) }
+        if let offer = state.value.calleeOffer, offer.codecs == codecs { return next(offer.body) }
         // No body at all is a late offer (RFC 3261 §13.2.1): the callee is
         // offered every allowed codec, and the caller our offer in the 200.
         let callerOffer: SessionDescription?
@@ -183,12 +190,17 @@ final class SIPRelayCall: Sendable {
         let next = LoopBound(next)
         let environment = self.environment
         let address = self.address
+        let existing = state.value.media
         Task {
             let media: any RelayEndpoint
-            do {
-                media = try await environment.makeRelay()
-            } catch {
-                return loop.execute { self.finish(code: 503, reason: "no media ports free") }
+            if let existing {
+                media = existing
+            } else {
+                do {
+                    media = try await environment.makeRelay()
+                } catch {
+                    return loop.execute { self.finish(code: 503, reason: "no media ports free") }
+                }
             }
             do {
                 let offer = if let callerOffer {
@@ -201,12 +213,21 @@ final class SIPRelayCall: Sendable {
                         Task { await media.close(reason: "call ended") }
                         return
                     }
+                    let body = Array(offer.serialize().utf8)
                     self.state.value.media = media
-                    self.state.value.calleeOffer = Array(offer.serialize().utf8)
+                    self.state.value.calleeOffer = CalleeOffer(codecs: codecs, body: body)
                     self.state.value.phase = .routing
-                    next.value(Array(offer.serialize().utf8))
+                    next.value(body)
                 }
             } catch {
+                // A later target whose codecs cannot reach the caller's is that attempt's failure.
+                if existing != nil {
+                    return loop.execute {
+                        guard !self.isEnded else { return }
+                        self.state.value.phase = .routing
+                        self.attemptFailed(code: 488, reason: "\(error)")
+                    }
+                }
                 await media.close(reason: "offer refused")
                 loop.execute { self.finish(code: 488, reason: "\(error)") }
             }
