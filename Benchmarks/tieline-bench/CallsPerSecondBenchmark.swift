@@ -5,16 +5,7 @@ import Foundation
 /// failed calls, the gateway's CPU per call, and its memory before and after.
 enum CallsPerSecondBenchmark {
     static func run() {
-        guard let sipp = which("sipp") else {
-            print("cps: sipp not found (make bench installs sip-tester)")
-            return
-        }
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("tieline").path
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            print("cps: \(binary) missing (make bench builds it)")
-            return
-        }
+        guard let (sipp, binary) = tools(for: "cps") else { return }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tieline-bench-\(getpid())")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let port = 15060 + Int(getpid() % 1000)
@@ -92,6 +83,22 @@ enum CallsPerSecondBenchmark {
                      idleRSS, afterRSS, Double(afterRSS) / Double(max(idleRSS, 1))))
     }
 
+    /// sipp and the release `tieline` next to this benchmark, or nil (said
+    /// under `label`) when either is missing.
+    static func tools(for label: String) -> (sipp: String, tieline: String)? {
+        guard let sipp = which("sipp") else {
+            print("\(label): sipp not found (make bench installs sip-tester)")
+            return nil
+        }
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("tieline").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            print("\(label): \(binary) missing (make bench builds it)")
+            return nil
+        }
+        return (sipp, binary)
+    }
+
     static func which(_ name: String) -> String? {
         for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
             let path = "\(directory)/\(name)"
@@ -110,13 +117,17 @@ enum CallsPerSecondBenchmark {
 
     /// utime + stime of a process, in milliseconds.
     static func cpuMilliseconds(_ pid: Int32) -> Int {
+        cpuTicks(pid) * 1000 / Int(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// utime + stime in clock ticks (finer than milliseconds rounded per read).
+    static func cpuTicks(_ pid: Int32) -> Int {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return 0 }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         // Fields after the command: state is 0, utime is 11, stime is 12.
         guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return 0 }
-        let ticks = sysconf(Int32(_SC_CLK_TCK))
-        return (user + system) * 1000 / Int(ticks)
+        return user + system
     }
 
     /// SuccessfulCall(C) and FailedCall(C) from the last line of sipp's statistics file.

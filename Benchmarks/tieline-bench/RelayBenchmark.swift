@@ -9,16 +9,7 @@ import Foundation
 /// rate (from /proc, the whole process) and the highest rate with no failed call.
 enum RelayBenchmark {
     static func run() {
-        guard let sipp = CallsPerSecondBenchmark.which("sipp") else {
-            print("relay: sipp not found (make bench installs sip-tester)")
-            return
-        }
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("tieline").path
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            print("relay: \(binary) missing (make bench builds it)")
-            return
-        }
+        guard let (sipp, binary) = CallsPerSecondBenchmark.tools(for: "relay") else { return }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tieline-relay-bench-\(getpid())")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -79,7 +70,7 @@ enum RelayBenchmark {
         var costs: [Double] = []
         for rate in rates {
             let seconds = 6
-            let ticksBefore = cpuTicks(pid)
+            let ticksBefore = CallsPerSecondBenchmark.cpuTicks(pid)
             let stats = directory.appendingPathComponent("stat-\(rate).csv").path
             let uac = Process()
             uac.executableURL = URL(fileURLWithPath: sipp)
@@ -97,7 +88,7 @@ enum RelayBenchmark {
             }
             uac.waitUntilExit()
             let elapsed = Date().timeIntervalSince(start)
-            let cpuMicroseconds = Double(cpuTicks(pid) - ticksBefore) * 1_000_000 / Double(sysconf(Int32(_SC_CLK_TCK)))
+            let cpuMicroseconds = Double(CallsPerSecondBenchmark.cpuTicks(pid) - ticksBefore) * 1_000_000 / Double(sysconf(Int32(_SC_CLK_TCK)))
             let (successful, failed) = CallsPerSecondBenchmark.lastCounts(statsFile: stats)
             let perCall = successful > 0 ? cpuMicroseconds / Double(successful) : 0
             if failed == 0, successful == rate * seconds, uac.terminationStatus == 0 {
@@ -110,14 +101,5 @@ enum RelayBenchmark {
         let median = costs.sorted().dropFirst(costs.count / 2).first ?? 0
         print(String(format: "relay: highest clean rate %@ calls/s; median CPU over the clean rates %.0f µs per call (target: at most 230, Kamailio's as a stateful proxy)",
                      clean.map { "\($0)" } ?? "none", median))
-    }
-
-    /// utime + stime in clock ticks (finer than milliseconds rounded per read).
-    static func cpuTicks(_ pid: Int32) -> Int {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return 0 }
-        return user + system
     }
 }

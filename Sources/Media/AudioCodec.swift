@@ -51,6 +51,14 @@ public enum BrowserCodec: Sendable, Equatable {
         }
     }
 
+    /// The codec's name as statistics and records give it ("opus", "PCMU" ...).
+    public var name: String {
+        switch self {
+        case .opus: "opus"
+        case .phone(let phone): phone.rawValue
+        }
+    }
+
     /// A phone leg's codec as the bridge carries it: Opus is Opus on
     /// either leg, so Opus to Opus passes through untranscoded.
     public static func leg(_ phone: PhoneCodec) -> BrowserCodec { phone == .opus ? .opus : .phone(phone) }

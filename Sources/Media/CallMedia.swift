@@ -302,10 +302,7 @@ public final class CallMedia {
         }
         if let bridge {
             stats.passthrough = bridge.configuration.isPassthrough
-            switch bridge.configuration.browserCodec {
-            case .opus: stats.browserCodec = "opus"
-            case .phone(let codec): stats.browserCodec = codec.rawValue
-            }
+            stats.browserCodec = bridge.configuration.browserCodec.name
             stats.phoneCodec = bridge.configuration.phoneCodec.rawValue
             stats.packetsFromBrowser = bridge.toPhone.reception.received
             stats.packetsFromPhone = bridge.toBrowser.reception.received

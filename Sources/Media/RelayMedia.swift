@@ -90,9 +90,10 @@ public final class RelayMedia {
             if legs[leg].peer.acceptRTCP(from: source, now: now) { legs[leg].rtcp.receive(buffer, now: now) }
         case .rtp(let side):
             guard legs[index(side)].peer.acceptRTP(from: source, now: now), let directions else { return }
+            // Read in place: copying the sink's `Leg` would retain its parts per packet.
             let sink = side.other
-            let leg = legs[index(sink)]
-            guard leg.sends, let target = leg.peer.rtpTarget,
+            let sinkIndex = index(sink)
+            guard legs[sinkIndex].sends, let target = legs[sinkIndex].peer.rtpTarget,
                   let (header, range) = try? RTPHeader.parse(buffer) else { return }
             let direction = sink == .callee ? directions.toCallee : directions.toCaller
             _ = direction.receive(header: header, payload: UnsafeRawBufferPointer(rebasing: buffer[range]), now: now) {
@@ -123,8 +124,8 @@ public final class RelayMedia {
         stats.browserState = "relay"
         if let directions {
             stats.passthrough = directions.toCallee.isPassthrough
-            stats.browserCodec = codecName(directions.toCaller.parameters.sink)
-            stats.phoneCodec = codecName(directions.toCallee.parameters.sink)
+            stats.browserCodec = directions.toCaller.parameters.sink.name
+            stats.phoneCodec = directions.toCallee.parameters.sink.name
             stats.packetsFromBrowser = directions.toCallee.reception.received
             stats.packetsFromPhone = directions.toCaller.reception.received
             stats.packetsToPhone = directions.toCallee.stream.packetCount
@@ -141,13 +142,6 @@ public final class RelayMedia {
         stats.droppedForeignPhonePackets = legs[0].peer.droppedForeign + legs[1].peer.droppedForeign
         stats.phoneTarget = legs[1].peer.rtpTarget.map { "\($0)" }
         return stats
-    }
-
-    private func codecName(_ codec: BrowserCodec) -> String {
-        switch codec {
-        case .opus: "opus"
-        case .phone(let phone): phone.rawValue
-        }
     }
 
     private func index(_ side: RelaySide) -> Int { side == .caller ? 0 : 1 }
