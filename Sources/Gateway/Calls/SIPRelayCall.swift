@@ -48,12 +48,19 @@ final class SIPRelayCall: Sendable {
         var earlyMedia = false
         /// Who waits for the callee's SDP being applied (a 183's and the
         /// 200's), while it is; nil when nothing is in flight.
-        var answerWaiters: [([UInt8]) -> Void]?
+        var answerWaiters: [AnswerWaiter]?
         var attempts = 0
         var recorder: CallRecorder?
     }
 
     static let maximumAttempts = 16
+
+    /// What happens once the callee's SDP was applied: `next` with our
+    /// answer for the caller, or `otherwise` with why it cannot be used.
+    struct AnswerWaiter {
+        let next: ([UInt8]) -> Void
+        let otherwise: (String) -> Void
+    }
 
     /// Our offer toward callees, and the codecs it was made for (a failover
     /// to a trunk with other codecs gets an offer of its own).
@@ -263,17 +270,24 @@ final class SIPRelayCall: Sendable {
         guard !response.body.isEmpty, response.statusCode == 183 || response.statusCode == 180, !invite.isLateOffer else {
             return invite.provisional(response.statusCode == 183 ? 183 : 180)
         }
-        acceptCalleeAnswer(response.body) { [self] answer in
+        let code = response.statusCode
+        acceptCalleeAnswer(response.body, then: { [self] answer in
             state.value.earlyMedia = true
             invite.provisional(183, body: answer)
-        }
+        }, otherwise: { [self] problem in
+            // Early SDP we cannot use is only a preview (RFC 3264 §8 lets
+            // the 200 answer anew): the caller hears the progress without
+            // early media, and the 200 decides (or the next target).
+            logger.warning("the callee's early SDP cannot be relayed, progress without it: \(problem)")
+            invite.provisional(code == 183 ? 183 : 180)
+        })
     }
 
     private func answered(_ response: SIPResponse, dialog callee: Dialog) {
         guard !isEnded else { return callee.bye() }
         state.value.phase = .answering(callee: callee)
         callee.onTerminated = { [self] reason in ended(by: .callee, reason: reason) }
-        acceptCalleeAnswer(response.body) { [self] answer in
+        acceptCalleeAnswer(response.body, then: { [self] answer in
             guard let caller = invite.answer(body: answer) else { return finish(code: 487, reason: "the caller left") }
             state.value.phase = .talking(caller: caller, callee: callee)
             state.value.recorder?.routed(to: nil, trunk: nil, sipCallID: callee.callID)
@@ -285,7 +299,16 @@ final class SIPRelayCall: Sendable {
             // Transfers and digits outside the media are not relayed (yet).
             caller.onRefer = { $0.reject(603, reason: "Decline") }
             callee.onRefer = { $0.reject(603, reason: "Decline") }
-        }
+        }, otherwise: { [self] problem in
+            // This callee answered with media we cannot relay: it hears
+            // BYE and the dialplan its next target, as for a 488 (unless
+            // the caller already has early media from it: then it ends).
+            guard case .answering(let current) = state.value.phase, current === callee else { return }
+            logger.warning("the callee's answer cannot be relayed, leaving it: \(problem)")
+            callee.onTerminated = nil
+            callee.bye()
+            attemptFailed(code: 488, reason: "the callee's answer cannot be relayed: \(problem)")
+        })
     }
 
     /// A late offer's answer, in the caller's ACK: the relay starts, or the
@@ -308,34 +331,39 @@ final class SIPRelayCall: Sendable {
     /// for the caller is made. A 200 (with or without SDP) that comes while
     /// a 183's SDP is still being applied waits for it; what an earlier,
     /// failed attempt was applying is dropped when it completes.
-    private func acceptCalleeAnswer(_ body: [UInt8], then next: @escaping ([UInt8]) -> Void) {
+    private func acceptCalleeAnswer(_ body: [UInt8], then next: @escaping ([UInt8]) -> Void,
+                                    otherwise: @escaping (String) -> Void) {
         if let answer = state.value.callerAnswer { return next(answer) }
+        let waiter = AnswerWaiter(next: next, otherwise: otherwise)
         if state.value.answerWaiters != nil {
-            state.value.answerWaiters?.append(next)
+            state.value.answerWaiters?.append(waiter)
             return
         }
-        guard let media = state.value.media, let text = String(validating: body, as: UTF8.self),
-              let answer = try? SessionDescription.parse(text) else {
-            return finish(code: 488, reason: "the callee answered without usable SDP")
+        guard let media = state.value.media else { return finish(code: 500, reason: "the relay's media is gone") }
+        guard let text = String(validating: body, as: UTF8.self), let answer = try? SessionDescription.parse(text) else {
+            return otherwise(body.isEmpty ? "no SDP" : "its SDP does not parse")
         }
-        state.value.answerWaiters = [next]
+        state.value.answerWaiters = [waiter]
         let attempt = state.value.attempts
         let address = self.address
         Task {
+            let result: Result<[UInt8], any Error>
             do {
-                let ours = Array(try await media.acceptCalleeAnswer(answer, address: address, attempt: attempt)
-                    .serialize().utf8)
-                loop.execute {
-                    guard !self.isEnded, self.state.value.attempts == attempt,
-                          let waiters = self.state.value.answerWaiters else { return }
-                    self.state.value.answerWaiters = nil
-                    self.state.value.callerAnswer = ours
-                    waiters.forEach { $0(ours) }
-                }
+                result = .success(Array(try await media.acceptCalleeAnswer(answer, address: address, attempt: attempt)
+                    .serialize().utf8))
             } catch {
-                loop.execute {
-                    guard self.state.value.attempts == attempt, self.state.value.answerWaiters != nil else { return }
-                    self.finish(code: 488, reason: "the callee's media cannot be relayed: \(error)")
+                result = .failure(error)
+            }
+            loop.execute {
+                guard !self.isEnded, self.state.value.attempts == attempt,
+                      let waiters = self.state.value.answerWaiters else { return }
+                self.state.value.answerWaiters = nil
+                switch result {
+                case .success(let ours):
+                    self.state.value.callerAnswer = ours
+                    waiters.forEach { $0.next(ours) }
+                case .failure(let error):
+                    waiters.forEach { $0.otherwise("\(error)") }
                 }
             }
         }

@@ -20,10 +20,10 @@ final class SIPRelayCallTests: XCTestCase {
     let sent = SentBox()
     var scripts: URL!
 
-    /// Relays to the backup trunk; on 503 to a SIP URI; else hangs up with the callee's code.
+    /// Relays to the backup trunk; on 503 or 488 to a SIP URI; else hangs up with the callee's code.
     static let script = """
         local r = call:bridge("trunk:backup", {number = "+15550199", relay = true})
-        if not r.ok and r.code == 503 then
+        if not r.ok and (r.code == 503 or r.code == 488) then
           r = call:bridge("sip:2001@127.0.0.1:5072", {relay = true, codecs = {"PCMA"}})
         end
         if not r.ok and r.code == 404 then
@@ -116,6 +116,36 @@ final class SIPRelayCallTests: XCTestCase {
         XCTAssertEqual(env.relays.withLockedValue { $0.count }, 1, "one relay for both attempts")
         XCTAssertEqual(relayCalls().filter { $0.hasPrefix("calleeOffer") }, ["calleeOffer PCMU,PCMA,G722", "calleeOffer PCMA"],
                        "the second target's codecs get an offer of their own")
+    }
+
+    /// A callee whose 200 carries SDP we cannot use is left (BYE) and the
+    /// dialplan hears 488: the next target answers the caller.
+    func testAnAnswerThatCannotBeRelayedFailsOverToTheNextTarget() async throws {
+        let first = try await relayedCall()
+        try await env.deliver(sipResponse(to: first, 200, contact: "sip:far@127.0.0.1:5071", body: "this is not SDP"))
+        let bye = try await request(.bye)
+        XCTAssertEqual(bye.headers.callID, first.headers.callID, "the unusable callee is left")
+        try await env.deliver(sipResponse(to: bye, 200))
+        let second = try await request(.invite, after: first)
+        XCTAssertEqual(second.uri.port, 5072, "the script's next target")
+        XCTAssertTrue(sentNow().responses(488).isEmpty, "the caller hears nothing of the failed attempt")
+        try await env.deliver(sipResponse(to: second, 200, body: Self.calleeAnswer))
+        let ok = try await response(200)
+        XCTAssertTrue(String(decoding: ok.body, as: UTF8.self).contains("m=audio 40000 "), "the second callee's media")
+        XCTAssertEqual(relayCalls().filter { $0 == "acceptCalleeAnswer" }.count, 1, "only the usable answer reached the relay")
+    }
+
+    /// Early SDP we cannot use is only a preview: the caller hears 183
+    /// without it, and the 200's SDP answers it.
+    func testUnusableEarlySDPGivesProgressWithoutItAndThe200Answers() async throws {
+        let callee = try await relayedCall()
+        try await env.deliver(sipResponse(to: callee, 183, body: "this is not SDP"))
+        let early = try await response(183)
+        XCTAssertTrue(early.body.isEmpty, "no early media from an unusable preview")
+        try await env.deliver(sipResponse(to: callee, 200, body: Self.calleeAnswer))
+        let ok = try await response(200)
+        XCTAssertTrue(String(decoding: ok.body, as: UTF8.self).contains("m=audio 40000 "), "our answer in the 200")
+        XCTAssertEqual(sentNow().requests(.invite).count, 1, "no failover: the first callee is the call")
     }
 
     func testABridgeWithoutRelayAfterARelayedOneIsRefused403() async throws {
