@@ -313,6 +313,13 @@ final class BrowserOriginatedCall: CallControl, AttendedTransferParty, Sendable 
             }
             return
         }
+        refer(dialog, to: uri) {}
+    }
+
+    /// Sends the browser's REFER in the far end's dialog: once the far end
+    /// reports its new call answered, the browser leaves (and `also` runs);
+    /// a failure goes back to the browser and the call goes on.
+    private func refer(_ dialog: Dialog, to uri: SIPURI, also: @escaping () -> Void) {
         state.value.referOut = BrowserTransfer.refer(dialog, to: uri, logger: logger, accepted: { [self] in
             state.value.referAccepted = true
         }, done: { [self] result in
@@ -321,6 +328,7 @@ final class BrowserOriginatedCall: CallControl, AttendedTransferParty, Sendable 
             switch result {
             case .success:
                 transferredAway()
+                also()
             case .failure(let failure):
                 state.value.referAccepted = false
                 client.send(.error(code: failure.code, reason: "the transfer failed: \(failure.reason)", call: request.id))
@@ -349,20 +357,7 @@ final class BrowserOriginatedCall: CallControl, AttendedTransferParty, Sendable 
             return client.send(.error(code: 501, reason: "the other call is not with a SIP far end that can be joined",
                                       call: request.id))
         }
-        state.value.referOut = BrowserTransfer.refer(dialog, to: BrowserTransfer.replacesTarget(target), logger: logger,
-                                                     accepted: { [self] in state.value.referAccepted = true },
-                                                     done: { [self] result in
-            state.value.referOut = nil
-            guard !isEnded else { return }
-            switch result {
-            case .success:
-                transferredAway()
-                party.transferredAway()
-            case .failure(let failure):
-                state.value.referAccepted = false
-                client.send(.error(code: failure.code, reason: "the transfer failed: \(failure.reason)", call: request.id))
-            }
-        })
+        refer(dialog, to: BrowserTransfer.replacesTarget(target)) { party.transferredAway() }
     }
 
     var transferDialog: Dialog? {

@@ -225,6 +225,13 @@ final class IncomingBrowserCall: CallControl, AttendedTransferParty, Sendable {
             }
             return
         }
+        refer(dialog, to: uri) {}
+    }
+
+    /// Sends the browser's REFER in the caller's dialog: once the far end
+    /// reports its new call answered, the browser leaves (and `also` runs);
+    /// a failure goes back to the answering browser and the call goes on.
+    private func refer(_ dialog: Dialog, to uri: SIPURI, also: @escaping () -> Void) {
         state.value.referOut = BrowserTransfer.refer(dialog, to: uri, logger: logger, accepted: { [self] in
             state.value.referAccepted = true
         }, done: { [self] result in
@@ -233,6 +240,7 @@ final class IncomingBrowserCall: CallControl, AttendedTransferParty, Sendable {
             switch result {
             case .success:
                 transferredAway(answering)
+                also()
             case .failure(let failure):
                 state.value.referAccepted = false
                 answering.send(.error(code: failure.code, reason: "the transfer failed: \(failure.reason)", call: id))
@@ -276,20 +284,7 @@ final class IncomingBrowserCall: CallControl, AttendedTransferParty, Sendable {
             return client.send(.error(code: 501, reason: "the other call is not with a SIP far end that can be joined",
                                       call: id))
         }
-        state.value.referOut = BrowserTransfer.refer(dialog, to: BrowserTransfer.replacesTarget(target), logger: logger,
-                                                     accepted: { [self] in state.value.referAccepted = true },
-                                                     done: { [self] result in
-            state.value.referOut = nil
-            guard case .talking(let answering) = state.value.phase else { return }
-            switch result {
-            case .success:
-                transferredAway(answering)
-                party.transferredAway()
-            case .failure(let failure):
-                state.value.referAccepted = false
-                answering.send(.error(code: failure.code, reason: "the transfer failed: \(failure.reason)", call: id))
-            }
-        })
+        refer(dialog, to: BrowserTransfer.replacesTarget(target)) { party.transferredAway() }
     }
 
     var transferDialog: Dialog? {
