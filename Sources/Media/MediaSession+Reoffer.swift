@@ -37,6 +37,14 @@ extension MediaSession {
             .stampedForPhone(self)
     }
 
+    /// What was agreed, offered again after someone else's descriptions in
+    /// the same session (the gateway's relay, whose join did not complete):
+    /// its version is above `version`, the last one the phone saw.
+    public func phoneDescription(after version: UInt64, address: String) async throws -> SessionDescription {
+        phoneVersion.withLockedValue { $0.skip(past: version) }
+        return try await currentPhoneDescription(address: address)
+    }
+
     /// Our offer for a re-INVITE that carried none (a session refresh, §14.2),
     /// or for our own hold and resume: what was agreed, in the current
     /// direction; unchanged, so its version stays.

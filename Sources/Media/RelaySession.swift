@@ -88,6 +88,15 @@ public final class RelaySession: RelayTransport, @unchecked Sendable {
                                            ptime: remote.ptime, direction: .sendrecv), side: .callee)
     }
 
+    /// Makes one leg's descriptions continue a session its peer already
+    /// knows (RFC 3264 §8: the same o= line, the version one up), for a
+    /// dialog the relay takes over in the middle of a call.
+    public func continueSession(_ side: RelaySide, sessionID: UInt64, after version: UInt64) {
+        versions.withLockedValue {
+            $0[side == .caller ? 0 : 1] = LocalDescriptionVersion(sessionID: sessionID, firstVersion: version &+ 1)
+        }
+    }
+
     /// Our offer to the callee for a caller that made none (late offer):
     /// every allowed codec; the callee's answer then decides what the
     /// caller is offered in the 200 (`acceptCalleeAnswer`).

@@ -32,4 +32,12 @@ public struct LocalDescriptionVersion: Sendable, Equatable {
         last = stamped
         return stamped
     }
+
+    /// Continues after a description someone else stamped in the same
+    /// session (the gateway's relay took the phone side for a while): the
+    /// next description carries a version above `version`, whatever it holds.
+    public mutating func skip(past version: UInt64) {
+        self.version = max(self.version, version)
+        last = nil
+    }
 }

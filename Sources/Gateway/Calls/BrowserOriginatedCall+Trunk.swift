@@ -167,7 +167,7 @@ extension BrowserOriginatedCall {
     private func referred(_ refer: IncomingRefer, on dialog: Dialog) {
         guard case .talking(.trunk(let current)) = state.value.phase, current === dialog,
               let media = state.value.media else { return refer.reject(603, reason: "Decline") }
-        guard state.value.transfer == nil else { return refer.reject(491, reason: "Request Pending") }
+        guard state.value.transfer == nil, !state.value.joining else { return refer.reject(491, reason: "Request Pending") }
         let transfer = BlindTransfer(environment: environment, refer: refer, media: media, logger: logger) { [self] result in
             transferEnded(result, from: dialog)
         }

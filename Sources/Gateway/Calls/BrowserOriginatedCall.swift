@@ -77,6 +77,8 @@ final class BrowserOriginatedCall: CallControl, AttendedTransferParty, Sendable 
         /// The browser's own `transfer`: our REFER to the far end, and whether it was accepted.
         var referOut: OutgoingRefer?
         var referAccepted = false
+        /// The gateway joins this call's far end to another's (`TransferBridge`).
+        var joining = false
     }
 
     static let maximumAttempts = 16
@@ -274,7 +276,8 @@ final class BrowserOriginatedCall: CallControl, AttendedTransferParty, Sendable 
     /// dialplan's own media hear the music without any signaling.
     func browserHold(_ held: Bool) {
         hold.request(held, target: { [self] in
-            guard case .talking(let farEnd) = state.value.phase, let media = state.value.media else { return nil }
+            guard case .talking(let farEnd) = state.value.phase, let media = state.value.media,
+                  !state.value.joining else { return nil }
             if case .trunk(let dialog) = farEnd {
                 return HoldControl.Target(media: media, address: environment.publicMediaAddress, dialog: dialog)
             }
@@ -301,7 +304,7 @@ final class BrowserOriginatedCall: CallControl, AttendedTransferParty, Sendable 
         guard case .trunk(let dialog) = farEnd, let trunk = state.value.farEndTrunk else {
             return client.send(.error(code: 501, reason: "only a call to a trunk can be transferred", call: request.id))
         }
-        guard state.value.transfer == nil, state.value.referOut == nil else {
+        guard state.value.transfer == nil, state.value.referOut == nil, !state.value.joining else {
             return client.send(.error(code: 491, reason: "a transfer is already under way", call: request.id))
         }
         let target = BrowserTransfer.referTarget(environment: environment, user: request.user,
@@ -318,8 +321,9 @@ final class BrowserOriginatedCall: CallControl, AttendedTransferParty, Sendable 
 
     /// Sends the browser's REFER in the far end's dialog: once the far end
     /// reports its new call answered, the browser leaves (and `also` runs);
-    /// a failure goes back to the browser and the call goes on.
-    private func refer(_ dialog: Dialog, to uri: SIPURI, also: @escaping () -> Void) {
+    /// a failure goes to `otherwise`, else back to the browser, and the call goes on.
+    private func refer(_ dialog: Dialog, to uri: SIPURI, also: @escaping () -> Void,
+                       otherwise: ((TransferFailure) -> Void)? = nil) {
         state.value.referOut = BrowserTransfer.refer(dialog, to: uri, logger: logger, accepted: { [self] in
             state.value.referAccepted = true
         }, done: { [self] result in
@@ -331,6 +335,7 @@ final class BrowserOriginatedCall: CallControl, AttendedTransferParty, Sendable 
                 also()
             case .failure(let failure):
                 state.value.referAccepted = false
+                if let otherwise { return otherwise(failure) }
                 client.send(.error(code: failure.code, reason: "the transfer failed: \(failure.reason)", call: request.id))
             }
         })
@@ -350,20 +355,46 @@ final class BrowserOriginatedCall: CallControl, AttendedTransferParty, Sendable 
         guard case .trunk(let dialog) = farEnd else {
             return client.send(.error(code: 501, reason: "only a call to a trunk can be transferred", call: request.id))
         }
-        guard state.value.transfer == nil, state.value.referOut == nil else {
+        guard state.value.transfer == nil, state.value.referOut == nil, !state.value.joining else {
             return client.send(.error(code: 491, reason: "a transfer is already under way", call: request.id))
         }
         guard let party = other as? AttendedTransferParty, party.loop.inEventLoop, let target = party.transferDialog else {
             return client.send(.error(code: 501, reason: "the other call is not with a SIP far end that can be joined",
                                       call: request.id))
         }
-        refer(dialog, to: BrowserTransfer.replacesTarget(target)) { party.transferredAway() }
+        refer(dialog, to: BrowserTransfer.replacesTarget(target), also: { party.transferredAway() }, otherwise: { [self] failure in
+            // The far end cannot do it: the gateway joins the two far ends itself.
+            TransferBridge.join(self, with: party, environment: environment, user: request.user, logger: logger) { [self] result in
+                guard case .failure(let joining) = result, !isEnded else { return }
+                client.send(.error(code: failure.code, reason: "the transfer failed: \(failure.reason); "
+                    + "joining the calls in the gateway failed too: \(joining.reason)", call: request.id))
+            }
+        })
     }
 
     var transferDialog: Dialog? {
         guard case .talking(.trunk(let dialog)) = state.value.phase, state.value.transfer == nil,
-              state.value.referOut == nil else { return nil }
+              state.value.referOut == nil, !state.value.joining else { return nil }
         return dialog
+    }
+
+    var bridgeLeg: BridgeLeg? {
+        guard let dialog = transferDialog, let media = state.value.media else { return nil }
+        return BridgeLeg(dialog: dialog, trunk: state.value.farEndTrunk, media: media,
+                         address: environment.publicMediaAddress)
+    }
+
+    var isJoining: Bool {
+        get { state.value.joining }
+        set { state.value.joining = newValue }
+    }
+
+    func handedOver() {
+        guard !isEnded else { return }
+        state.value.joining = false
+        logger.info("the far end is joined to another call in the gateway")
+        client.send(.transferred(call: request.id))
+        finish(code: 200, reason: "transferred")
     }
 
     /// The far end took the call elsewhere: the browser is told and leaves it.

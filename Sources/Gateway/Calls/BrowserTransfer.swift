@@ -96,4 +96,13 @@ protocol AttendedTransferParty: AnyObject {
     var transferDialog: Dialog? { get }
     /// The browser is told `transferred` and `hangup` 200; we leave with BYE.
     func transferredAway()
+    /// The far end as the gateway's own bridge needs it (`TransferBridge`),
+    /// when talking to a SIP dialog and no transfer or join runs.
+    var bridgeLeg: BridgeLeg? { get }
+    /// While the gateway joins this call to another: other transfers are
+    /// refused (491) and holds wait for nothing (the call is not answered).
+    var isJoining: Bool { get set }
+    /// The gateway's bridge took the far end's dialog: the browser is told
+    /// `transferred` and `hangup` 200, the media closes, no BYE is sent.
+    func handedOver()
 }

@@ -46,6 +46,8 @@ final class IncomingBrowserCall: CallControl, AttendedTransferParty, Sendable {
         /// The browser's own `transfer`: our REFER to the caller, and whether it was accepted.
         var referOut: OutgoingRefer?
         var referAccepted = false
+        /// The gateway joins the caller to another call's far end (`TransferBridge`).
+        var joining = false
     }
 
     let environment: any CallEnvironment
@@ -188,7 +190,7 @@ final class IncomingBrowserCall: CallControl, AttendedTransferParty, Sendable {
             return client.send(.error(code: 400, reason: "only the answering connection holds the call", call: id))
         }
         hold.request(held, target: { [self] in
-            guard case .talking = state.value.phase, let media = state.value.media else { return nil }
+            guard case .talking = state.value.phase, let media = state.value.media, !state.value.joining else { return nil }
             let caller = callerBox.value
             return HoldControl.Target(media: media, address: caller.answerAddress, dialog: caller.dialog)
         }, report: { [self] result in
@@ -214,7 +216,7 @@ final class IncomingBrowserCall: CallControl, AttendedTransferParty, Sendable {
         guard let dialog = caller.dialog, let trunk = (caller as? SIPCallerLeg)?.trunk else {
             return client.send(.error(code: 501, reason: "only a call from a trunk can be transferred", call: id))
         }
-        guard state.value.transfer == nil, state.value.referOut == nil else {
+        guard state.value.transfer == nil, state.value.referOut == nil, !state.value.joining else {
             return client.send(.error(code: 491, reason: "a transfer is already under way", call: id))
         }
         let target = BrowserTransfer.referTarget(environment: environment, user: user, callID: id, number: number,
@@ -230,8 +232,9 @@ final class IncomingBrowserCall: CallControl, AttendedTransferParty, Sendable {
 
     /// Sends the browser's REFER in the caller's dialog: once the far end
     /// reports its new call answered, the browser leaves (and `also` runs);
-    /// a failure goes back to the answering browser and the call goes on.
-    private func refer(_ dialog: Dialog, to uri: SIPURI, also: @escaping () -> Void) {
+    /// a failure goes to `otherwise`, else back to the answering browser, and the call goes on.
+    private func refer(_ dialog: Dialog, to uri: SIPURI, also: @escaping () -> Void,
+                       otherwise: ((TransferFailure) -> Void)? = nil) {
         state.value.referOut = BrowserTransfer.refer(dialog, to: uri, logger: logger, accepted: { [self] in
             state.value.referAccepted = true
         }, done: { [self] result in
@@ -243,6 +246,7 @@ final class IncomingBrowserCall: CallControl, AttendedTransferParty, Sendable {
                 also()
             case .failure(let failure):
                 state.value.referAccepted = false
+                if let otherwise { return otherwise(failure) }
                 answering.send(.error(code: failure.code, reason: "the transfer failed: \(failure.reason)", call: id))
             }
         })
@@ -277,19 +281,47 @@ final class IncomingBrowserCall: CallControl, AttendedTransferParty, Sendable {
         guard let dialog = callerBox.value.dialog, callerBox.value is SIPCallerLeg else {
             return client.send(.error(code: 501, reason: "only a call from a trunk can be transferred", call: id))
         }
-        guard state.value.transfer == nil, state.value.referOut == nil else {
+        guard state.value.transfer == nil, state.value.referOut == nil, !state.value.joining else {
             return client.send(.error(code: 491, reason: "a transfer is already under way", call: id))
         }
         guard let party = other as? AttendedTransferParty, party.loop.inEventLoop, let target = party.transferDialog else {
             return client.send(.error(code: 501, reason: "the other call is not with a SIP far end that can be joined",
                                       call: id))
         }
-        refer(dialog, to: BrowserTransfer.replacesTarget(target)) { party.transferredAway() }
+        refer(dialog, to: BrowserTransfer.replacesTarget(target), also: { party.transferredAway() }, otherwise: { [self] failure in
+            // The far end cannot do it: the gateway joins the two far ends itself.
+            TransferBridge.join(self, with: party, environment: environment, user: user, logger: logger) { [self] result in
+                guard case .failure(let joining) = result, case .talking(let answering) = state.value.phase else { return }
+                answering.send(.error(code: failure.code, reason: "the transfer failed: \(failure.reason); "
+                    + "joining the calls in the gateway failed too: \(joining.reason)", call: id))
+            }
+        })
     }
 
     var transferDialog: Dialog? {
-        guard case .talking = state.value.phase, state.value.transfer == nil, state.value.referOut == nil else { return nil }
+        guard case .talking = state.value.phase, state.value.transfer == nil, state.value.referOut == nil,
+              !state.value.joining else { return nil }
         return callerBox.value.dialog
+    }
+
+    var bridgeLeg: BridgeLeg? {
+        guard let dialog = transferDialog, let media = state.value.media, let caller = callerBox.value as? SIPCallerLeg else {
+            return nil
+        }
+        return BridgeLeg(dialog: dialog, trunk: caller.trunk, media: media, address: caller.answerAddress)
+    }
+
+    var isJoining: Bool {
+        get { state.value.joining }
+        set { state.value.joining = newValue }
+    }
+
+    func handedOver() {
+        guard case .talking(let answering) = state.value.phase else { return }
+        state.value.joining = false
+        logger.info("the caller is joined to another call in the gateway")
+        answering.send(.transferred(call: id))
+        finish(toBrowsers: 200, reason: "transferred", sip: nil)
     }
 
     func transferredAway() {
@@ -312,7 +344,7 @@ final class IncomingBrowserCall: CallControl, AttendedTransferParty, Sendable {
         guard case .talking = state.value.phase, let media = state.value.media else {
             return refer.reject(603, reason: "Decline")
         }
-        guard state.value.transfer == nil else { return refer.reject(491, reason: "Request Pending") }
+        guard state.value.transfer == nil, !state.value.joining else { return refer.reject(491, reason: "Request Pending") }
         let transfer = BlindTransfer(environment: environment, refer: refer, media: media, logger: logger) { [self] result in
             state.value.transfer = nil
             let caller = callerBox.value

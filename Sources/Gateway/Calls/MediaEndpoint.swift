@@ -33,6 +33,10 @@ protocol MediaEndpoint: AnyObject, Sendable {
     func answerPhoneReoffer(_ offer: SessionDescription, address: String) async throws -> SessionDescription
     /// What was agreed, for a re-INVITE that asks us to offer.
     func currentPhoneDescription(address: String) async throws -> SessionDescription
+    /// The same, offered again after other descriptions of this session
+    /// reached the phone (the gateway's bridge that did not complete): its
+    /// version is above `version`.
+    func phoneDescription(after version: UInt64, address: String) async throws -> SessionDescription
 
     /// The browser holds the call: hold music toward the phone, nothing
     /// relayed either way; returns our new phone-side offer (`sendonly`).
@@ -183,11 +187,37 @@ protocol RelayEndpoint: AnyObject, Sendable {
     func acceptCallerAnswer(_ answer: SessionDescription) async throws
     func answerReoffer(_ offer: SessionDescription, from side: RelaySide, address: String) async throws -> SessionDescription
     func currentDescription(_ side: RelaySide, address: String) async throws -> SessionDescription
+    /// A leg's descriptions continue the o= line its peer knows (a dialog taken over mid-call).
+    func continueSession(_ side: RelaySide, sessionID: UInt64, after version: UInt64)
     func statistics() async throws -> MediaStatistics
     func close(reason: String) async
 }
 
 extension RelaySession: RelayEndpoint {}
+
+extension RelayEndpoint {
+    /// Answers an offer inside a relayed call (hold, a new address, a
+    /// refresh without SDP) on the leg that made it, with the codec agreed
+    /// at the start; 488 when the relay cannot take it. Sent from `loop`.
+    func answer(_ offer: InDialogOffer, from side: RelaySide, address: String, loop: any EventLoop) {
+        let body = offer.body
+        let box = LoopBound(offer)
+        Task {
+            let answer: SessionDescription?
+            if body.isEmpty {
+                answer = try? await currentDescription(side, address: address)
+            } else if let text = String(validating: body, as: UTF8.self), let parsed = try? SessionDescription.parse(text) {
+                answer = try? await answerReoffer(parsed, from: side, address: address)
+            } else {
+                answer = nil
+            }
+            loop.execute {
+                guard let answer else { return box.value.reject(488, reason: "Not Acceptable Here") }
+                box.value.accept(body: Array(answer.serialize().utf8))
+            }
+        }
+    }
+}
 
 /// The media plane's application, with completions on the call's loop.
 extension LocalMediaApplication: CallApplication {

@@ -387,23 +387,7 @@ final class SIPRelayCall: Sendable {
 
     private func reoffer(_ offer: InDialogOffer, from side: RelaySide) {
         guard !isEnded, let media = state.value.media else { return offer.reject(488, reason: "Not Acceptable Here") }
-        let body = offer.body
-        let box = LoopBound(offer)
-        let address = self.address
-        Task {
-            let answer: SessionDescription?
-            if body.isEmpty {
-                answer = try? await media.currentDescription(side, address: address)
-            } else if let text = String(validating: body, as: UTF8.self), let parsed = try? SessionDescription.parse(text) {
-                answer = try? await media.answerReoffer(parsed, from: side, address: address)
-            } else {
-                answer = nil
-            }
-            loop.execute {
-                guard let answer else { return box.value.reject(488, reason: "Not Acceptable Here") }
-                box.value.accept(body: Array(answer.serialize().utf8))
-            }
-        }
+        media.answer(offer, from: side, address: address, loop: loop)
     }
 
     private func ended(by side: RelaySide, reason: DialogEnd) {

@@ -94,7 +94,7 @@ public final class Dialog: @unchecked Sendable {
     var expiryTask: Scheduled<Void>?
     /// Our latest session description (in the INVITE or its 2xx, or in an
     /// accepted in-dialog offer or answer): a re-INVITE refresh repeats it.
-    var localDescription: (body: [UInt8], contentType: String)?
+    public internal(set) var localDescription: (body: [UInt8], contentType: String)?
     /// The peer's last Allow named UPDATE, so a refresh can go without a body.
     var peerAllowsUpdate = false
 

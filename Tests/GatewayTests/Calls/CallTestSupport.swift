@@ -184,6 +184,10 @@ final class FakeRelay: RelayEndpoint, @unchecked Sendable {
         return Self.description(port: side == .caller ? 40000 : 40002)
     }
 
+    func continueSession(_ side: RelaySide, sessionID: UInt64, after version: UInt64) {
+        calls.withLockedValue { $0.append("continueSession \(side) \(sessionID) \(version)") }
+    }
+
     func statistics() async throws -> MediaStatistics { MediaStatistics() }
     func close(reason: String) async { closed.withLockedValue { $0 = true } }
 }
@@ -245,6 +249,11 @@ final class FakeMedia: MediaEndpoint, @unchecked Sendable {
     }
     func currentPhoneDescription(address: String) async throws -> SessionDescription {
         version.stamp(Self.plain(.sendrecv))
+    }
+    func phoneDescription(after version: UInt64, address: String) async throws -> SessionDescription {
+        note("phoneDescription after \(version)")
+        self.version.skip(past: version)
+        return self.version.stamp(Self.plain(.sendrecv))
     }
     /// Refused when `refusals` has "hold".
     func hold(address: String) async throws -> SessionDescription {
