@@ -101,7 +101,12 @@ final class TransferBridge: Sendable {
             if let problem = Self.unbridgeable(party.leg) { return report(.failure(TransferFailure(code: 488, reason: problem))) }
         }
         let nearCodecs = Self.codecs(near.leg.trunk)
-        let allowed = Self.codecs(far.leg.trunk).filter { codec in nearCodecs.contains { $0.sampleRate == codec.sampleRate } }
+        var allowed = Self.codecs(far.leg.trunk).filter { codec in nearCodecs.contains { $0.sampleRate == codec.sampleRate } }
+        // The codec the near far end speaks now goes first: when the other
+        // takes it too, the joined call passes through untranscoded.
+        if let current = Self.currentCodec(near.leg.dialog), let index = allowed.firstIndex(of: current) {
+            allowed.insert(allowed.remove(at: index), at: 0)
+        }
         guard !allowed.isEmpty else {
             return report(.failure(TransferFailure(code: 488, reason: "the two trunks have no codecs the gateway can join")))
         }
@@ -314,6 +319,13 @@ final class TransferBridge: Sendable {
             return "a far end's media runs SRTP, which the gateway's own bridge does not carry"
         }
         return nil
+    }
+
+    /// The codec of our last description in the dialog (what the far end speaks now).
+    static func currentCodec(_ dialog: Dialog) -> PhoneCodec? {
+        guard let ours = dialog.localDescription, let text = String(validating: ours.body, as: UTF8.self),
+              let parsed = try? SessionDescription.parse(text), let plain = try? PlainAudioDescription(parsed) else { return nil }
+        return plain.codecs.lazy.compactMap { PhoneCodec(name: $0.name) }.first
     }
 
     /// The o= line of our last description in the dialog, as the far end knows it.

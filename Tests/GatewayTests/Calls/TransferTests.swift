@@ -268,6 +268,127 @@ final class TransferTests: XCTestCase {
         XCTAssertTrue(seen.requests(.refer).isEmpty)
     }
 
+    // MARK: an attended transfer the gateway joins itself
+
+    /// Alice's two answered calls to a trunk: the first's far end, and the second's INVITE (its far end's tag is far2).
+    func twoAnsweredCalls() async throws -> (BrowserOriginatedCall, BrowserOriginatedCall, PeerDialogText, SIPRequest) {
+        let (first, peer, _) = try await answeredCall()
+        let request = try BrowserCallRequest(id: "c2", user: "alice", to: "+15557654321", sdp: browserOfferSDP, headers: [:])
+        let second = BrowserOriginatedCall(environment: env, client: alice, request: request)
+        try await env.onLoop { second.start() }
+        let invite2 = try await next(.invite)
+        try await env.deliver(sipResponse(to: invite2, 200, tag: "far2", contact: "sip:target@127.0.0.1:5071",
+                                          body: FakeMedia.plain(.sendrecv, port: 31002).text))
+        let alice = self.alice!
+        _ = await env.settle { alice.said.filter { $0 == "answered" }.count == 2 }
+        return (first, second, peer, invite2)
+    }
+
+    /// The first call's far end refuses the REFER: the gateway re-INVITEs
+    /// the second's far end, then the first's, toward the relay's two legs;
+    /// both browser calls end `transferred` without BYE, and the joined
+    /// call lives on until one side hangs up, when the other hears BYE.
+    func testARefusedAttendedTransferIsJoinedInTheGateway() async throws {
+        let (first, second, peer0, invite2) = try await twoAnsweredCalls()
+        var peer = peer0
+        try await env.onLoop { first.browserAttendedTransfer(replacing: second) }
+        let refer = try await next(.refer)
+        try await env.deliver(sipResponse(to: refer, 405, tag: nil))
+        let toSecond = try await next(.invite)
+        XCTAssertEqual(toSecond.headers.callID, invite2.headers.callID, "the other call's far end first")
+        XCTAssertTrue(String(decoding: toSecond.body, as: UTF8.self).contains("m=audio 40002 "), "the relay's callee leg")
+        try await env.deliver(sipResponse(to: toSecond, 200, body: FakeMedia.plain(.sendrecv, port: 31002).text))
+        let toFirst = try await next(.invite)
+        XCTAssertEqual(toFirst.headers.callID, peer.invite.headers.callID)
+        XCTAssertTrue(String(decoding: toFirst.body, as: UTF8.self).contains("m=audio 40000 "), "the relay's caller leg")
+        XCTAssertEqual(alice.said.filter { $0 == "transferred" }.count, 0, "nothing before both far ends answered")
+        try await env.deliver(sipResponse(to: toFirst, 200, body: FakeMedia.plain(.sendrecv, port: 31000).text))
+        let alice = self.alice!
+        _ = await env.settle { alice.said.filter { $0 == "hangup 200" }.count == 2 }
+        XCTAssertEqual(alice.said.filter { $0 == "transferred" }.count, 2, "\(alice.said)")
+        XCTAssertEqual(alice.said.filter { $0 == "hangup 200" }.count, 2, "\(alice.said)")
+        XCTAssertFalse(alice.said.contains { $0.hasPrefix("error") }, "\(alice.said)")
+        XCTAssertTrue(seen.requests(.bye).isEmpty, "the two dialogs live on, joined")
+        let relay = try XCTUnwrap(env.relays.withLockedValue { $0.first })
+        let steps = relay.calls.withLockedValue { $0 }
+        XCTAssertTrue(steps.contains("continueSession caller 42 1") && steps.contains("continueSession callee 42 1"),
+                      "each far end's o= line goes on: \(steps)")
+        XCTAssertEqual(steps.filter { !$0.hasPrefix("continueSession") },
+                       ["calleeOfferWithoutCallerOffer PCMU,PCMA,G722", "acceptCalleeAnswer", "acceptCallerAnswer"])
+        let medias = env.medias.withLockedValue { $0 }
+        XCTAssertTrue(medias.allSatisfy { $0.closed.withLockedValue { $0 } }, "both browsers' media closed")
+        let env = self.env!
+        _ = await env.settle { env.callsInProgress == 1 }
+        XCTAssertEqual(env.callsInProgress, 1, "the joined call")
+
+        // An offer inside the joined call is answered by the relay, on its leg.
+        try await env.deliver(peer.request("INVITE", body: FakeMedia.plain(.sendonly, port: 31000).text))
+        _ = await env.settle { [seen] in !seen.responses(200).isEmpty }
+        XCTAssertTrue(relay.calls.withLockedValue { $0 }.contains("answerReoffer caller"))
+
+        try await env.deliver(peer.request("BYE"))
+        _ = await env.settle { [seen] in !seen.requests(.bye).isEmpty }
+        XCTAssertEqual(seen.requests(.bye).map(\.headers.callID), [invite2.headers.callID], "the other side hears BYE")
+        _ = await env.settle { env.callsInProgress == 0 }
+        XCTAssertEqual(env.callsInProgress, 0)
+        XCTAssertTrue(relay.closed.withLockedValue { $0 })
+    }
+
+    /// The second far end takes the relay's offer, the first refuses it:
+    /// the second is put back on its call's media with an o= version above
+    /// the relay's, the relay closes, and both calls go on.
+    func testAJoinTheFirstFarEndRefusesPutsTheOtherBack() async throws {
+        let (first, second, peer, invite2) = try await twoAnsweredCalls()
+        try await env.onLoop { first.browserAttendedTransfer(replacing: second) }
+        try await env.deliver(sipResponse(to: try await next(.refer), 603, tag: nil))
+        let toSecond = try await next(.invite)
+        try await env.deliver(sipResponse(to: toSecond, 200, body: FakeMedia.plain(.sendrecv, port: 31002).text))
+        let toFirst = try await next(.invite)
+        XCTAssertEqual(toFirst.headers.callID, peer.invite.headers.callID)
+        try await env.deliver(sipResponse(to: toFirst, 488))
+        let back = try await next(.invite)
+        XCTAssertEqual(back.headers.callID, invite2.headers.callID, "the second far end is put back")
+        let version = try SessionDescription.parse(String(decoding: back.body, as: UTF8.self)).origin.sessionVersion
+        let relayVersion = try SessionDescription.parse(String(decoding: toSecond.body, as: UTF8.self)).origin.sessionVersion
+        XCTAssertGreaterThan(version, relayVersion, "RFC 3264 §8: a newer version than the relay's offer")
+        try await env.deliver(sipResponse(to: back, 200, body: FakeMedia.plain(.sendrecv, port: 31002).text))
+        let alice = self.alice!
+        _ = await env.settle { alice.said.contains { $0.hasPrefix("error") } }
+        XCTAssertEqual(alice.said.filter { $0.hasPrefix("error") }, ["error 603"], "the REFER's code: \(alice.said)")
+        XCTAssertFalse(alice.said.contains("transferred") || alice.said.contains("hangup 200"), "\(alice.said)")
+        XCTAssertTrue(seen.requests(.bye).isEmpty, "both calls go on")
+        let relay = try XCTUnwrap(env.relays.withLockedValue { $0.first })
+        _ = await env.settle { relay.closed.withLockedValue { $0 } }
+        XCTAssertTrue(relay.closed.withLockedValue { $0 })
+        let medias = env.medias.withLockedValue { $0 }
+        XCTAssertEqual(medias.count, 2)
+        XCTAssertTrue(medias[1].calls.contains("phoneDescription after \(relayVersion)"), "\(medias[1].calls)")
+        _ = await env.settle { medias[1].calls.contains { $0.hasPrefix("acceptPhoneReanswer") } }
+        XCTAssertTrue(medias[1].calls.contains("acceptPhoneReanswer sendrecv"), "\(medias[1].calls)")
+        // The calls are as before: a new transfer may be asked.
+        try await env.onLoop { first.browserAttendedTransfer(replacing: second) }
+        _ = try await next(.refer)
+    }
+
+    /// A far end that refuses the join itself leaves everything as it was:
+    /// nothing is sent to the first call's far end, and the browser hears
+    /// both reasons.
+    func testAJoinTheOtherFarEndRefusesChangesNothing() async throws {
+        let (first, second, _, _) = try await twoAnsweredCalls()
+        try await env.onLoop { first.browserAttendedTransfer(replacing: second) }
+        try await env.deliver(sipResponse(to: try await next(.refer), 405, tag: nil))
+        let toSecond = try await next(.invite)
+        try await env.deliver(sipResponse(to: toSecond, 488))
+        let alice = self.alice!
+        _ = await env.settle { alice.said.contains { $0.hasPrefix("error") } }
+        XCTAssertEqual(alice.said.filter { $0.hasPrefix("error") }, ["error 405"], "\(alice.said)")
+        XCTAssertNil(seen.unreturned(.invite), "no re-INVITE to the first far end, none to put anyone back")
+        XCTAssertTrue(seen.requests(.bye).isEmpty)
+        let relay = try XCTUnwrap(env.relays.withLockedValue { $0.first })
+        _ = await env.settle { relay.closed.withLockedValue { $0 } }
+        XCTAssertTrue(relay.closed.withLockedValue { $0 })
+    }
+
     // MARK: INVITE with Replaces (RFC 3891)
 
     func testAnInviteWithReplacesTakesOverTheFarEndsDialog() async throws {
