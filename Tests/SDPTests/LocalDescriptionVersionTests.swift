@@ -30,4 +30,16 @@ import Testing
         description.origin.sessionVersion = 501
         #expect(version.stamp(description).origin.sessionVersion == 10)
     }
+
+    /// After someone else's descriptions in the same session (the gateway's
+    /// relay took the phone side), the same description again goes above them.
+    @Test func skippingPastAnotherVersionRaisesTheNextEvenUnchanged() {
+        var version = LocalDescriptionVersion(sessionID: 7)
+        #expect(version.stamp(audio(.sendrecv)).origin.sessionVersion == 1)
+        version.skip(past: 5)
+        #expect(version.stamp(audio(.sendrecv)).origin.sessionVersion == 6)
+        #expect(version.stamp(audio(.sendrecv)).origin.sessionVersion == 6)  // a repeat changes nothing again
+        version.skip(past: 2)  // never goes back
+        #expect(version.stamp(audio(.sendrecv)).origin.sessionVersion == 7)
+    }
 }
