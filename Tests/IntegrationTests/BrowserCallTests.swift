@@ -144,15 +144,17 @@ enum BrowserPhone {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    static func run(_ arguments: [String], timeout: TimeInterval = 90) async throws -> [String: Any] {
+    /// Runs `script`, a peer in Tests/WebRTCTests/Peers, with `arguments`; returns its result object.
+    static func run(_ arguments: [String], script: String = "browser_phone.py",
+                    timeout: TimeInterval = 90) async throws -> [String: Any] {
         let python = ProcessInfo.processInfo.environment["TIELINE_PYTHON"] ?? root.appendingPathComponent(".venv/bin/python").path
         guard FileManager.default.isExecutableFile(atPath: python) else {
             throw BrowserPhoneError("no Python with aiortc at \(python): `make test` creates the venv")
         }
-        let script = root.appendingPathComponent("Tests/WebRTCTests/Peers/browser_phone.py").path
+        let scriptPath = root.appendingPathComponent("Tests/WebRTCTests/Peers").appendingPathComponent(script).path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script] + arguments
+        process.arguments = [scriptPath] + arguments
         let output = Pipe()
         let errors = Pipe()
         process.standardOutput = output

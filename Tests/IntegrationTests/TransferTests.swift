@@ -148,3 +148,53 @@ final class ReplacesTests: XCTestCase {
         await fixture.stop()
     }
 }
+
+/// An attended transfer the far end refuses, completed in the gateway:
+/// alice calls 2001 (a phone that takes no REFER) and holds it, calls 2002,
+/// and asks to join them (`transfer` with `replaces`). 2001 answers the
+/// REFER 405, so the gateway re-INVITEs 2002, then 2001, toward a relay of
+/// its own; alice hears `transferred` and `hangup` 200 for both calls, and
+/// the two phones behind the far ends now hear each other's tones (440 and
+/// 660 Hz), not the browser's. When 2001 hangs up, 2002 hears our BYE.
+final class GatewayJoinedTransferTests: XCTestCase {
+    func testARefusedAttendedTransferIsJoinedInTheGateway() async throws {
+        let firstPort = try freeUDPAndTCPPort()
+        let secondPort = try freeUDPAndTCPPort()
+        let (scripts, script) = try temporaryDialplan(pbxAndTargetDialplan)
+        defer { try? FileManager.default.removeItem(at: scripts) }
+        let routing = "{ home_country: \"49\", variables: { pbx_port: \"\(firstPort)\", target_port: \"\(secondPort)\" } }"
+        let fixture = try await GatewayFixture(trunks: [TrunkSpec(port: freePort(udp: true))], browsers: true,
+                                               dialplan: script, routing: routing)
+        let (phone1, phone2) = (freePort(udp: true), freePort(udp: true))
+        let join1 = scripts.appendingPathComponent("join1").path
+        let join2 = scripts.appendingPathComponent("join2").path
+        let first = try SippProcess.uas(port: firstPort, scenario: scenarioPath("uas_refuses_refer"),
+                                        extraArgs: ["-key", "phone_port", "\(phone1)", "-key", "hangup_ms", "6000",
+                                                    "-key", "join_file", join1])
+        let second = try SippProcess.uas(port: secondPort, scenario: scenarioPath("uas_joined"),
+                                         extraArgs: ["-key", "phone_port", "\(phone2)", "-key", "join_file", join2])
+        let result = try await BrowserPhone.run(["--ws", fixture.webSocketURL, "--user", "alice",
+                                                 "--password", "alice-secret", "--call1", "2001", "--call2", "2002",
+                                                 "--phone1-port", "\(phone1)", "--phone2-port", "\(phone2)",
+                                                 "--phone1-join-file", join1, "--phone2-join-file", join2,
+                                                 "--listen", "3"], script: "attended_browser.py")
+        XCTAssertNil(result["error"], "\(result)")
+        let errors = result["errors"] as? [Any] ?? []
+        XCTAssertTrue(errors.isEmpty, "\(errors)")
+        let hangups = result["hangups"] as? [[String: Any]] ?? []
+        XCTAssertEqual(hangups.count, 2, "\(result)")
+        for hangup in hangups {
+            XCTAssertEqual(hangup["code"] as? Int, 200, "\(hangup)")
+            XCTAssertEqual(hangup["reason"] as? String, "transferred", "\(hangup)")
+        }
+        BrowserPhone.assertTone(result, "phone1_rx_joined", hertz: 660, tolerance: 10)
+        BrowserPhone.assertTone(result, "phone2_rx_joined", hertz: 440, tolerance: 10)
+        let firstStatus = try await first.wait(timeout: 20)
+        XCTAssertEqual(firstStatus, 0, "2001 was held, refused the REFER, was joined and hung up:\n\(first.diagnostics)")
+        XCTAssertTrue(first.actionLog.contains("join direction: a=sendrecv"), first.diagnostics)
+        let secondStatus = try await second.wait(timeout: 20)
+        XCTAssertEqual(secondStatus, 0, "2002 was joined and heard our BYE:\n\(second.diagnostics)")
+        await fixture.assertNothingLeft(within: 3)
+        await fixture.stop()
+    }
+}
