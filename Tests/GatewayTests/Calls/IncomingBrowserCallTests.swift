@@ -560,6 +560,54 @@ final class IncomingBrowserCallTests: XCTestCase {
     // MARK: helpers
 
     /// The one place the caller leg and the call are made (their API is still moving).
+    // MARK: an attended transfer the gateway joins itself
+
+    /// Bob answers the trunk's call, calls a number too, and joins the two;
+    /// the trunk refuses the REFER, so the gateway re-INVITEs the other
+    /// call's far end and then the trunk toward its relay, and both of
+    /// bob's calls end `transferred`. The trunk's BYE then reaches the other far end.
+    func testARefusedAttendedTransferOfATrunksCallIsJoinedInTheGateway() async throws {
+        let (incoming, browsers, _) = try await answeredCall()
+        let bob = browsers[0]
+        let request = try BrowserCallRequest(id: "out1", user: "bob", to: "+15551234567", sdp: browserOfferSDP, headers: [:])
+        let outgoing = BrowserOriginatedCall(environment: env, client: bob, request: request)
+        try await env.onLoop { outgoing.start() }
+        let invite = try await self.request(.invite)
+        try await env.deliver(sipResponse(to: invite, 200, tag: "far2", contact: "sip:target@127.0.0.1:5071",
+                                          body: FakeMedia.plain(.sendrecv, port: 31002).text))
+        _ = await env.settle { bob.said.filter { $0 == "answered" }.count == 2 }
+        try await env.onLoop { incoming.browserAttendedTransfer(replacing: outgoing, by: bob) }
+        let refer = try await self.request(.refer)
+        XCTAssertEqual(refer.headers.callID, TrunkScript.callID, "the REFER goes to the trunk's caller")
+        try await env.deliver(sipResponse(to: refer, 405, tag: nil))
+        let sent = self.sent, transport = env.transport
+        _ = await env.settle { sent.add(transport.take()); return sent.requests(.invite).count == 2 }
+        let toOther = try XCTUnwrap(sent.requests(.invite).last)
+        XCTAssertEqual(toOther.headers.callID, invite.headers.callID, "the other call's far end first")
+        try await env.deliver(sipResponse(to: toOther, 200, body: FakeMedia.plain(.sendrecv, port: 31002).text))
+        _ = await env.settle { sent.add(transport.take()); return sent.requests(.invite).count == 3 }
+        let toTrunk = try XCTUnwrap(sent.requests(.invite).last)
+        XCTAssertEqual(toTrunk.headers.callID, TrunkScript.callID, "then the trunk's caller")
+        XCTAssertTrue(String(decoding: toTrunk.body, as: UTF8.self).contains("m=audio 40000 "), "the relay's caller leg")
+        try await env.deliver(sipResponse(to: toTrunk, 200, body: FakeMedia.plain(.sendrecv, port: 31000).text))
+        _ = await env.settle { bob.said.filter { $0 == "hangup 200" }.count == 2 }
+        XCTAssertEqual(bob.said.filter { $0 == "transferred" }.count, 2, "\(bob.said)")
+        XCTAssertEqual(bob.hangups.filter { $0 == "200 transferred" }.count, 2, "\(bob.hangups)")
+        XCTAssertTrue(sent.requests(.bye).isEmpty, "the dialogs live on, joined")
+        XCTAssertEqual(env.callsInProgress, 1, "the joined call")
+
+        try await env.deliver(trunk.request("BYE"))
+        _ = await env.settle { sent.add(transport.take()); return !sent.requests(.bye).isEmpty }
+        XCTAssertEqual(sent.requests(.bye).map(\.headers.callID), [invite.headers.callID], "the other far end hears BYE")
+        let env = self.env!
+        _ = await env.settle { env.callsInProgress == 0 }
+        XCTAssertEqual(env.callsInProgress, 0)
+        let relay = try XCTUnwrap(env.relays.withLockedValue { $0.first })
+        XCTAssertTrue(relay.closed.withLockedValue { $0 })
+        XCTAssertEqual(env.records.ended.withLockedValue { $0.map(\.status) }, [200, 200, 200],
+                       "bob's two calls and the joined call")
+    }
+
     static func makeCall(_ env: FakeCallEnvironment, invite: IncomingInvite, user: String,
                          ringTimeout: Double?) -> IncomingBrowserCall {
         let caller = SIPCallerLeg(invite: invite, trunk: env.config.trunks.first, calledNumber: did,
