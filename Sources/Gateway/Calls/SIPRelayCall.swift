@@ -270,7 +270,7 @@ final class SIPRelayCall: Sendable {
         guard !response.body.isEmpty, response.statusCode == 183 || response.statusCode == 180, !invite.isLateOffer else {
             return invite.provisional(response.statusCode == 183 ? 183 : 180)
         }
-        let code = response.statusCode
+        let code = response.statusCode == 183 ? 183 : 180
         acceptCalleeAnswer(response.body, then: { [self] answer in
             state.value.earlyMedia = true
             invite.provisional(183, body: answer)
@@ -279,7 +279,7 @@ final class SIPRelayCall: Sendable {
             // the 200 answer anew): the caller hears the progress without
             // early media, and the 200 decides (or the next target).
             logger.warning("the callee's early SDP cannot be relayed, progress without it: \(problem)")
-            invite.provisional(code == 183 ? 183 : 180)
+            invite.provisional(code)
         })
     }
 
@@ -296,7 +296,9 @@ final class SIPRelayCall: Sendable {
             if invite.isLateOffer { caller.onAckAnswer = { [self] body in callerAnswered(body) } }
             caller.onOffer = { [self] offer in reoffer(offer, from: .caller) }
             callee.onOffer = { [self] offer in reoffer(offer, from: .callee) }
-            // Transfers and digits outside the media are not relayed (yet).
+            // Digits sent as INFO cross; transfers are not relayed (yet).
+            caller.passInfo(to: callee)
+            callee.passInfo(to: caller)
             caller.onRefer = { $0.reject(603, reason: "Decline") }
             callee.onRefer = { $0.reject(603, reason: "Decline") }
         }, otherwise: { [self] problem in
@@ -410,6 +412,7 @@ final class SIPRelayCall: Sendable {
             for dialog in [caller, callee] {
                 dialog.onTerminated = nil
                 dialog.onOffer = nil
+                dialog.onInfo = nil
                 if !dialog.isTerminated { dialog.bye() }
             }
         case .answering(let callee):

@@ -229,6 +229,11 @@ final class TransferBridge: Sendable {
     private func joined() {
         guard case .repointing(.caller) = state.value.phase, let relay = state.value.relay,
               let near = state.value.parties[.caller], let far = state.value.parties[.callee] else { return }
+        // A far end that hung up (or a browser call that ended) meanwhile
+        // leaves nobody to join: the other is put back.
+        guard !near.leg.dialog.isTerminated, !far.leg.dialog.isTerminated else {
+            return failed(481, "a far end left while the calls were being joined")
+        }
         state.value.phase = .talking
         logger.info("the far ends of two calls are joined in the gateway")
         // The browser leaves both calls; their dialogs are the bridge's now.
@@ -249,14 +254,7 @@ final class TransferBridge: Sendable {
             let other = side == .caller ? far.leg.dialog : near.leg.dialog
             dialog.onTerminated = { [self] reason in ended(by: side, reason: reason) }
             dialog.onOffer = { [self] offer in relay.answer(offer, from: side, address: address, loop: loop) }
-            dialog.onInfo = { transaction in
-                // Digits sent as INFO (RFC 6086 packages or none) cross as they came.
-                let request = transaction.request
-                if !request.body.isEmpty, let type = request.headers["Content-Type"] {
-                    other.sendInfo(body: request.body, contentType: type)
-                }
-                transaction.respond(200)
-            }
+            dialog.passInfo(to: other)
             dialog.onRefer = { $0.reject(603, reason: "Decline") }
             dialog.onReplaced = nil
             dialog.onAckAnswer = nil
@@ -345,4 +343,19 @@ struct BridgeLeg {
     let media: any MediaEndpoint
     /// The address the call's phone-side SDP names.
     let address: String
+}
+
+extension Dialog {
+    /// INFO from the peer (DTMF as `application/dtmf-relay` or
+    /// `application/dtmf`, or any other body) goes on to `other` as it
+    /// came, and is answered 200 here: two dialogs the gateway joins.
+    func passInfo(to other: Dialog) {
+        onInfo = { [weak other] transaction in
+            let request = transaction.request
+            if let other, !other.isTerminated, !request.body.isEmpty, let type = request.headers["Content-Type"] {
+                other.sendInfo(body: request.body, contentType: type)
+            }
+            transaction.respond(200)
+        }
+    }
 }

@@ -226,7 +226,9 @@ struct PeerDialogText {
         text += "From: \(to);tag=far\nTo: \(from)\nCall-ID: \(invite.headers.callID ?? "")\n"
         text += "CSeq: \(cseq) \(method)\nContact: <sip:far@127.0.0.1:5070>\nMax-Forwards: 70\n"
         for header in headers { text += header + "\n" }
-        if !body.isEmpty { text += "Content-Type: application/sdp\n" }
+        if !body.isEmpty, !headers.contains(where: { $0.lowercased().hasPrefix("content-type:") }) {
+            text += "Content-Type: application/sdp\n"
+        }
         text += "Content-Length: \(body.replacingOccurrences(of: "\n", with: "\r\n").utf8.count)\n\n" + body
         return text
     }

@@ -187,6 +187,24 @@ final class SIPRelayCallTests: XCTestCase {
         XCTAssertTrue(sentNow().requests(.invite).count == 1, "the callee got no re-INVITE")
     }
 
+    /// Digits sent as SIP INFO on one leg reach the other as they came;
+    /// the sender hears 200 at once.
+    func testInfoDigitsCrossToTheOtherLeg() async throws {
+        let callee = try await answeredCall()
+        try await env.deliver(caller.request("INFO", body: "Signal=5\nDuration=160\n", contentType: "application/dtmf-relay"))
+        _ = try await response(200, to: .info)
+        let info = try await request(.info)
+        XCTAssertEqual(info.headers.callID, callee.headers.callID, "sent in the callee's dialog")
+        XCTAssertEqual(info.headers["Content-Type"], "application/dtmf-relay")
+        XCTAssertEqual(String(decoding: info.body, as: UTF8.self), "Signal=5\r\nDuration=160\r\n")
+        try await env.deliver(sipResponse(to: info, 200))
+        var far = PeerDialogText(invite: callee)
+        try await env.deliver(far.request("INFO", body: "9", headers: ["Content-Type: application/dtmf"]))
+        let back = try await request(.info, after: info)
+        XCTAssertEqual(back.headers.callID, TrunkScript.callID, "sent in the caller's dialog")
+        XCTAssertEqual(String(decoding: back.body, as: UTF8.self), "9")
+    }
+
     /// Late offer (RFC 3261 §13.2.1): the callee is offered every allowed
     /// codec, its answer makes our offer in the caller's 200 (no early
     /// media before it), and the caller's ACK brings the answer.

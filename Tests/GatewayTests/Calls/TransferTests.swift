@@ -284,6 +284,19 @@ final class TransferTests: XCTestCase {
         return (first, second, peer, invite2)
     }
 
+    /// Two answered calls, the REFER refused with `referRefusal`, the second
+    /// far end re-pointed (its 200 in), our re-INVITE to the first out.
+    func joinHalfDone(referRefusal: Int) async throws
+        -> (BrowserOriginatedCall, BrowserOriginatedCall, PeerDialogText, SIPRequest, SIPRequest, SIPRequest) {
+        let (first, second, peer, invite2) = try await twoAnsweredCalls()
+        try await env.onLoop { first.browserAttendedTransfer(replacing: second) }
+        try await env.deliver(sipResponse(to: try await next(.refer), referRefusal, tag: nil))
+        let toSecond = try await next(.invite)
+        try await env.deliver(sipResponse(to: toSecond, 200, body: FakeMedia.plain(.sendrecv, port: 31002).text))
+        let toFirst = try await next(.invite)
+        return (first, second, peer, invite2, toSecond, toFirst)
+    }
+
     /// The first call's far end refuses the REFER: the gateway re-INVITEs
     /// the second's far end, then the first's, toward the relay's two legs;
     /// both browser calls end `transferred` without BYE, and the joined
@@ -338,12 +351,7 @@ final class TransferTests: XCTestCase {
     /// the second is put back on its call's media with an o= version above
     /// the relay's, the relay closes, and both calls go on.
     func testAJoinTheFirstFarEndRefusesPutsTheOtherBack() async throws {
-        let (first, second, peer, invite2) = try await twoAnsweredCalls()
-        try await env.onLoop { first.browserAttendedTransfer(replacing: second) }
-        try await env.deliver(sipResponse(to: try await next(.refer), 603, tag: nil))
-        let toSecond = try await next(.invite)
-        try await env.deliver(sipResponse(to: toSecond, 200, body: FakeMedia.plain(.sendrecv, port: 31002).text))
-        let toFirst = try await next(.invite)
+        let (first, second, peer, invite2, toSecond, toFirst) = try await joinHalfDone(referRefusal: 603)
         XCTAssertEqual(toFirst.headers.callID, peer.invite.headers.callID)
         try await env.deliver(sipResponse(to: toFirst, 488))
         let back = try await next(.invite)
@@ -368,6 +376,30 @@ final class TransferTests: XCTestCase {
         // The calls are as before: a new transfer may be asked.
         try await env.onLoop { first.browserAttendedTransfer(replacing: second) }
         _ = try await next(.refer)
+    }
+
+    /// The browser hangs up the second call while the first far end is
+    /// being re-pointed: nobody is left to join, so the first far end is
+    /// put back on its call's media, which goes on.
+    func testACallEndingDuringTheJoinPutsTheOtherBack() async throws {
+        let (_, second, peer, invite2, _, toFirst) = try await joinHalfDone(referRefusal: 405)
+        try await env.onLoop { second.end(reason: "the browser hung up") }
+        let bye = try await next(.bye)
+        XCTAssertEqual(bye.headers.callID, invite2.headers.callID)
+        try await env.deliver(sipResponse(to: toFirst, 200, body: FakeMedia.plain(.sendrecv, port: 31000).text))
+        let back = try await next(.invite)
+        XCTAssertEqual(back.headers.callID, peer.invite.headers.callID, "the first far end is put back")
+        let alice = self.alice!
+        _ = await env.settle { alice.said.contains { $0.hasPrefix("error") } }
+        XCTAssertEqual(alice.said.filter { $0.hasPrefix("error") }, ["error 405"], "\(alice.said)")
+        XCTAssertFalse(alice.said.contains("transferred"), "\(alice.said)")
+        XCTAssertEqual(seen.requests(.bye).count, 1, "the first call goes on")
+        let relay = try XCTUnwrap(env.relays.withLockedValue { $0.first })
+        _ = await env.settle { relay.closed.withLockedValue { $0 } }
+        XCTAssertTrue(relay.closed.withLockedValue { $0 })
+        let env = self.env!
+        _ = await env.settle { env.callsInProgress == 1 }
+        XCTAssertEqual(env.callsInProgress, 1, "only the first call")
     }
 
     /// A far end that refuses the join itself leaves everything as it was:
