@@ -225,16 +225,9 @@ final class TransferTests: XCTestCase {
     }
 
     func testAnAttendedTransferRefersTheFirstFarEndToTheSecondWithReplaces() async throws {
-        let (first, peer0, _) = try await answeredCall()
+        let (first, second, peer0, invite2) = try await twoAnsweredCalls()
         var peer = peer0
-        let request = try BrowserCallRequest(id: "c2", user: "alice", to: "+15557654321", sdp: browserOfferSDP, headers: [:])
-        let second = BrowserOriginatedCall(environment: env, client: alice, request: request)
-        try await env.onLoop { second.start() }
-        let invite2 = try await next(.invite)
-        try await env.deliver(sipResponse(to: invite2, 200, tag: "far2", contact: "sip:target@127.0.0.1:5071",
-                                          body: FakeMedia.plain(.sendrecv, port: 31002).text))
         let alice = self.alice!
-        _ = await env.settle { alice.said.filter { $0 == "answered" }.count == 2 }
         try await env.onLoop { first.browserAttendedTransfer(replacing: second) }
         let refer = try await next(.refer)
         XCTAssertEqual(refer.headers.callID, peer.invite.headers.callID, "sent to the first call's far end")
