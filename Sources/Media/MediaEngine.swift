@@ -25,6 +25,9 @@ public final class MediaEngine: Sendable {
     public let ports: PortAllocator
     private let group: any EventLoopGroup
     private let logger: Logger
+    /// `bindHost` as an address, parsed once: binding by name asks the
+    /// resolver (getaddrinfo) for every socket of every call.
+    private let bindAddress: SocketAddress?
 
     public init(configuration: Configuration = Configuration(), group: any EventLoopGroup,
                 certificate: DTLSCertificate? = nil, logger: Logger = Logger(label: "tieline.media")) throws {
@@ -35,6 +38,7 @@ public final class MediaEngine: Sendable {
         ports = PortAllocator(range: configuration.portRange)
         self.group = group
         self.logger = logger
+        bindAddress = try? SocketAddress(ipAddress: configuration.bindHost, port: 0)
     }
 
     /// A new session with its three sockets bound and its timers running,
@@ -114,17 +118,16 @@ public final class MediaEngine: Sendable {
     }
 
     private func bindFuture(port: Int, on loop: any EventLoop) -> EventLoopFuture<any Channel> {
-        DatagramBootstrap(group: loop)
+        let bootstrap = DatagramBootstrap(group: loop)
             .channelOption(.socketOption(.so_reuseaddr), value: 0)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 2048))
-            .bind(host: configuration.bindHost, port: port)
+        guard var address = bindAddress else { return bootstrap.bind(host: configuration.bindHost, port: port) }
+        address.port = port
+        return bootstrap.bind(to: address)
     }
 
     private func bind(port: Int, on loop: any EventLoop) async throws -> any Channel {
-        try await DatagramBootstrap(group: loop)
-            .channelOption(.socketOption(.so_reuseaddr), value: 0)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 2048))
-            .bind(host: configuration.bindHost, port: port).get()
+        try await bindFuture(port: port, on: loop).get()
     }
 }
 

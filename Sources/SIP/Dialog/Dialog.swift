@@ -76,8 +76,8 @@ public final class Dialog: @unchecked Sendable {
     var pendingAnswer: (cseq: UInt32, bytes: ByteBuffer)?
     /// The CSeq number of a 2xx of ours that carried an offer: its ACK has the answer.
     var offerInAnswer: UInt32?
-    private var answerTimer: Scheduled<Void>?
-    private var answerGiveUp: Scheduled<Void>?
+    private var answerTimer: SIPTimer?
+    private var answerGiveUp: SIPTimer?
     /// In-dialog offer/answer (RFC 3261 §14, RFC 3311): the peer's offer we
     /// have not answered yet, and ours the peer has not answered.
     var incomingOffer: InDialogOffer?
@@ -90,8 +90,8 @@ public final class Dialog: @unchecked Sendable {
     /// Our Min-SE and interval for refreshes either way; nil while this
     /// dialog runs no timer.
     var sessionPolicy: SessionTimerPolicy?
-    var refreshTask: Scheduled<Void>?
-    var expiryTask: Scheduled<Void>?
+    var refreshTask: SIPTimer?
+    var expiryTask: SIPTimer?
     /// Our latest session description (in the INVITE or its 2xx, or in an
     /// accepted in-dialog offer or answer): a re-INVITE refresh repeats it.
     public internal(set) var localDescription: (body: [UInt8], contentType: String)?

@@ -23,7 +23,7 @@ public enum ReferProgress: Sendable, Equatable {
 public final class OutgoingRefer: @unchecked Sendable {
     private weak var dialog: Dialog?
     private var onProgress: ((ReferProgress) -> Void)?
-    private var timer: Scheduled<Void>?
+    private var timer: SIPTimer?
     /// The REFER's CSeq number: the `id` its NOTIFYs' Event names (§2.4.6).
     public let cseq: UInt32
 

@@ -23,8 +23,8 @@ final class ClientTransaction: @unchecked Sendable {
     private let onEvent: (ClientTransactionEvent) -> Void
     private let requestBytes: ByteBuffer
     private var ackBytes: ByteBuffer?
-    private var retransmitTimer: Scheduled<Void>?
-    private var timeoutTimer: Scheduled<Void>?
+    private var retransmitTimer: SIPTimer?
+    private var timeoutTimer: SIPTimer?
     private var interval: TimeAmount
     /// The last provisional or final status seen, for CANCEL decisions.
     private(set) var lastStatus = 0

@@ -17,8 +17,8 @@ public final class ServerTransaction: @unchecked Sendable {
     private(set) var state: State
     private unowned let layer: TransactionLayer
     private var lastResponse: ByteBuffer?
-    private var retransmitTimer: Scheduled<Void>?
-    private var timeoutTimer: Scheduled<Void>?
+    private var retransmitTimer: SIPTimer?
+    private var timeoutTimer: SIPTimer?
     private var interval: TimeAmount
     /// The final status sent, 0 until then.
     public private(set) var finalStatus = 0

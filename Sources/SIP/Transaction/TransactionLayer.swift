@@ -22,9 +22,11 @@ final class TransactionLayer: @unchecked Sendable {
     var clientCount: Int { clients.count }
     var serverCount: Int { servers.count }
 
-    func schedule(in delay: TimeAmount, _ body: @escaping () -> Void) -> Scheduled<Void> {
-        let box = UncheckedBox(body)
-        return eventLoop.scheduleTask(in: delay) { box.value() }
+    /// Every SIP timer of this layer's loop (see `TimerQueue` for why not NIO's own per timer).
+    private(set) lazy var timerQueue = TimerQueue(eventLoop: eventLoop)
+
+    func schedule(in delay: TimeAmount, _ body: @escaping () -> Void) -> SIPTimer {
+        timerQueue.schedule(in: delay, body)
     }
 
     // MARK: client side

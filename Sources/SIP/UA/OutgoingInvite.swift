@@ -99,8 +99,8 @@ public final class OutgoingInvite: @unchecked Sendable {
     private var cancelRequested = false
     private var cancelSent = false
     private var finished = false
-    private var ringTimer: Scheduled<Void>?
-    private var responseTimer: Scheduled<Void>?
+    private var ringTimer: SIPTimer?
+    private var responseTimer: SIPTimer?
     private var dialog: Dialog?
     /// What we ask for (RFC 4028 §7.1), raised once by a 422 (§7.3).
     private var sessionPolicy: SessionTimerPolicy?

@@ -57,7 +57,7 @@ public final class RegistrationClient: @unchecked Sendable {
     private var digest = DigestClient()
     private var authorization: (name: String, value: String, realm: String, nonce: String)?
     private var challengesThisRound = 0
-    private var timer: Scheduled<Void>?
+    private var timer: SIPTimer?
     private var failures = 0
     private var stopping: EventLoopPromise<Void>?
 

@@ -42,8 +42,8 @@ final class ReliableProvisionals {
     private var nextRSeq = UInt32.random(in: 1...0x7FFF_FFFF)
     private var outstanding: Outstanding?
     private var queue: [SIPResponse] = []
-    private var retransmit: Scheduled<Void>?
-    private var giveUp: Scheduled<Void>?
+    private var retransmit: SIPTimer?
+    private var giveUp: SIPTimer?
     /// A 2xx held back until the outstanding 1xx with a body is acknowledged.
     private var heldAnswer: (() -> Void)?
     /// No PRACK came in time: the owner rejects the INVITE (504).
@@ -55,7 +55,7 @@ final class ReliableProvisionals {
     }
 
     private var timers: SIPTimers { transactions.timers }
-    private func schedule(_ delay: TimeAmount, _ body: @escaping () -> Void) -> Scheduled<Void> {
+    private func schedule(_ delay: TimeAmount, _ body: @escaping () -> Void) -> SIPTimer {
         transactions.schedule(in: delay, body)
     }
 
