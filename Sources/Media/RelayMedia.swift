@@ -10,6 +10,13 @@ public enum RelaySide: Sendable, Hashable {
     var other: RelaySide { self == .caller ? .callee : .caller }
 }
 
+/// A relay's two directions, made on one loop and handed whole to the
+/// media's: nothing else holds them, so the hand-over is safe.
+public struct RelayDirections: @unchecked Sendable {
+    let toCallee: MediaDirection
+    let toCaller: MediaDirection
+}
+
 /// The sockets of a relayed call's media: an RTP/RTCP pair per leg.
 public enum RelaySocket: Sendable, Hashable {
     case rtp(RelaySide), rtcp(RelaySide)
@@ -65,6 +72,15 @@ public final class RelayMedia {
 
     /// Starts media between the legs with what each agreed on.
     public func install(caller: RelayLegCodec, callee: RelayLegCodec) throws {
+        install(try Self.directions(caller: caller, callee: callee, configuration: configuration,
+                                    ssrcs: (ssrc(.caller), ssrc(.callee))))
+    }
+
+    /// The two directions for what the legs agreed on, made apart from the
+    /// media (on the loop that negotiates) and handed over by `install`.
+    public static func directions(caller: RelayLegCodec, callee: RelayLegCodec,
+                                  configuration: MediaSessionConfiguration,
+                                  ssrcs: (caller: UInt32, callee: UInt32)) throws -> RelayDirections {
         guard caller.codec.sampleRate == callee.codec.sampleRate else {
             throw MediaError.negotiation("\(caller.codec.rawValue) cannot be relayed to \(callee.codec.rawValue)")
         }
@@ -77,7 +93,13 @@ public final class RelayMedia {
                 sinkPacketTime: sink.packetTime, sampleRate: sink.codec.sampleRate, opus: configuration.opus),
                 ssrc: ssrc)
         }
-        directions = (try direction(caller, callee, ssrc: ssrc(.callee)), try direction(callee, caller, ssrc: ssrc(.caller)))
+        return RelayDirections(toCallee: try direction(caller, callee, ssrc: ssrcs.callee),
+                               toCaller: try direction(callee, caller, ssrc: ssrcs.caller))
+    }
+
+    /// Starts media between the legs (a new agreement replaces the old).
+    public func install(_ directions: RelayDirections) {
+        self.directions = (directions.toCallee, directions.toCaller)
     }
 
     /// One datagram from `source` on `socket`; relayed media goes out

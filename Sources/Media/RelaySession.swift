@@ -5,13 +5,17 @@ import SDP
 
 /// A relayed call's media on the network (`RelayMedia` behind an RTP/RTCP
 /// port pair per leg), all on one event loop, so a packet is read, restamped
-/// or transcoded and written without a thread hop. Offer/answer for both
-/// legs lives here too: the caller's offer makes the callee's
-/// (`calleeOffer`), the callee's answer makes the caller's
+/// or transcoded and written without a thread hop.
+///
+/// Offer/answer for both legs lives here too, on the loop of the call that
+/// owns the relay (`control`), synchronously: the caller's offer makes the
+/// callee's (`calleeOffer`), the callee's answer makes the caller's
 /// (`acceptCalleeAnswer`), and later offers on either leg are answered with
-/// the codec agreed at the start (`answerReoffer`). The public methods hop
-/// onto the loop.
+/// the codec agreed at the start (`answerReoffer`). What the media needs
+/// from an agreement (the directions, the peers' addresses) is handed to its
+/// loop in order (`EventLoop.execute`), so the call never waits for it.
 public final class RelaySession: RelayTransport, @unchecked Sendable {
+    /// The media's loop.
     public let eventLoop: any EventLoop
     /// The RTP port of each leg; RTCP is on the next one.
     public let callerPort: Int
@@ -19,42 +23,53 @@ public final class RelaySession: RelayTransport, @unchecked Sendable {
 
     /// Confined to `eventLoop`.
     let media: RelayMedia
-    private var negotiation: RelayNegotiation?
-    private var agreed: (caller: RelayLegCodec, callee: RelayLegCodec)?
-    /// The callee attempt `agreed` (or a late offer's callee) came from.
-    private var agreedAttempt = 0
-    /// A caller without an offer (late offer, RFC 3261 §13.2.1): what the
-    /// callee was offered, then the callee's side and our offer to the caller.
-    private var late: LateOffer?
-
-    private struct LateOffer {
-        var allowed: [PhoneCodec]
-        var callee: RelayLegCodec?
-        var callerCodecs: [PhoneCodec] = []
-    }
     private var channels: [RelaySocket: any Channel] = [:]
     private var timer: RepeatedTask?
     private var endedReason: String?
     private var outgoing: ByteBuffer
     private let scratch: UnsafeMutableRawBufferPointer
-    /// The o= line of each leg's descriptions (RFC 3264 §8).
-    private let versions: NIOLockedValueBox<[LocalDescriptionVersion]>
+
+    /// Offer/answer state, confined to the owning call's loop.
+    private let control: NIOLoopBoundBox<Control>
+    private let ssrcs: (caller: UInt32, callee: UInt32)
+    private let configuration: MediaSessionConfiguration
     private let logger: Logger
     private let release: @Sendable () -> Void
 
-    init(eventLoop: any EventLoop, callerPort: Int, calleePort: Int, configuration: MediaSessionConfiguration,
-         logger: Logger, release: @escaping @Sendable () -> Void) {
+    struct Control {
+        var negotiation: RelayNegotiation?
+        var agreed: (caller: RelayLegCodec, callee: RelayLegCodec)?
+        /// The callee attempt `agreed` (or a late offer's callee) came from.
+        var agreedAttempt = 0
+        /// A caller without an offer (late offer, RFC 3261 §13.2.1): what the
+        /// callee was offered, then the callee's side and our offer to the caller.
+        var late: LateOffer?
+        /// The o= line of each leg's descriptions (RFC 3264 §8).
+        var versions: [LocalDescriptionVersion]
+    }
+
+    struct LateOffer {
+        var allowed: [PhoneCodec]
+        var callee: RelayLegCodec?
+        var callerCodecs: [PhoneCodec] = []
+    }
+
+    init(eventLoop: any EventLoop, control controlLoop: any EventLoop, callerPort: Int, calleePort: Int,
+         configuration: MediaSessionConfiguration, logger: Logger, release: @escaping @Sendable () -> Void) {
         self.eventLoop = eventLoop
         self.callerPort = callerPort
         self.calleePort = calleePort
+        self.configuration = configuration
         self.logger = logger
         self.release = release
         outgoing = ByteBufferAllocator().buffer(capacity: 2048)
         scratch = .allocate(byteCount: 2048, alignment: 8)
         scratch.initializeMemory(as: UInt8.self, repeating: 0)
         media = RelayMedia(configuration: configuration, transport: Placeholder.shared)
-        versions = NIOLockedValueBox([LocalDescriptionVersion(sessionID: UInt64(media.ssrc(.caller))),
-                                      LocalDescriptionVersion(sessionID: UInt64(media.ssrc(.callee)))])
+        ssrcs = (media.ssrc(.caller), media.ssrc(.callee))
+        let versions = [LocalDescriptionVersion(sessionID: UInt64(ssrcs.caller)),
+                        LocalDescriptionVersion(sessionID: UInt64(ssrcs.callee))]
+        control = NIOLoopBoundBox.makeBoxSendingValue(Control(versions: versions), eventLoop: controlLoop)
         media.rebind(transport: self)
     }
 
@@ -73,15 +88,24 @@ public final class RelaySession: RelayTransport, @unchecked Sendable {
         }
     }
 
-    // MARK: offer/answer, from any thread
+    /// Runs `body` on the media's loop after everything handed over before it.
+    private func onMedia(_ body: @escaping (RelayMedia) -> Void) {
+        let box = UncheckedMediaWork(body)
+        eventLoop.execute { [self] in
+            guard endedReason == nil else { return }
+            box.body(media)
+        }
+    }
+
+    // MARK: offer/answer, on the owning call's loop
 
     /// Our offer to the callee for the caller's offer: the caller's codecs
     /// first (see `RelayNegotiation`), telephone-event, the caller's ptime.
     public func calleeOffer(callerOffer: SessionDescription, address: String,
-                            allowed: [PhoneCodec]) async throws -> SessionDescription {
+                            allowed: [PhoneCodec]) throws -> SessionDescription {
         let remote = try PlainAudioDescription(callerOffer)
         let negotiation = try RelayNegotiation(callerOffer: remote, allowed: allowed)
-        try await eventLoop.submit { [self] in self.negotiation = negotiation }.get()
+        control.value.negotiation = negotiation
         return stamp(PlainAudioDescription(address: address, port: UInt16(calleePort),
                                            codecs: negotiation.calleeCodecs.map(\.sdp),
                                            telephoneEvents: [.telephoneEvent(payloadType: 101)],
@@ -92,17 +116,16 @@ public final class RelaySession: RelayTransport, @unchecked Sendable {
     /// knows (RFC 3264 §8: the same o= line, the version one up), for a
     /// dialog the relay takes over in the middle of a call.
     public func continueSession(_ side: RelaySide, sessionID: UInt64, after version: UInt64) {
-        versions.withLockedValue {
-            $0[side == .caller ? 0 : 1] = LocalDescriptionVersion(sessionID: sessionID, firstVersion: version &+ 1)
-        }
+        control.value.versions[side == .caller ? 0 : 1] = LocalDescriptionVersion(sessionID: sessionID,
+                                                                                  firstVersion: version &+ 1)
     }
 
     /// Our offer to the callee for a caller that made none (late offer):
     /// every allowed codec; the callee's answer then decides what the
     /// caller is offered in the 200 (`acceptCalleeAnswer`).
-    public func calleeOfferWithoutCallerOffer(address: String, allowed: [PhoneCodec]) async throws -> SessionDescription {
+    public func calleeOfferWithoutCallerOffer(address: String, allowed: [PhoneCodec]) throws -> SessionDescription {
         guard !allowed.isEmpty else { throw MediaError.negotiation("no codec to offer") }
-        try await eventLoop.submit { [self] in late = LateOffer(allowed: allowed) }.get()
+        control.value.late = LateOffer(allowed: allowed)
         return stamp(PlainAudioDescription(address: address, port: UInt16(calleePort), codecs: allowed.map(\.sdp),
                                            telephoneEvents: [.telephoneEvent(payloadType: 101)], ptime: 20,
                                            direction: .sendrecv), side: .callee)
@@ -113,123 +136,127 @@ public final class RelaySession: RelayTransport, @unchecked Sendable {
     /// an offer, our offer to it instead (the callee's codec first, then
     /// those it transcodes to), whose answer comes to `acceptCallerAnswer`.
     public func acceptCalleeAnswer(_ answer: SessionDescription, address: String,
-                                   attempt: Int = 0) async throws -> SessionDescription {
+                                   attempt: Int = 0) throws -> SessionDescription {
         let remote = try PlainAudioDescription(answer)
         guard !remote.secure else { throw MediaError.negotiation("SRTP (RTP/SAVP) is not relayed") }
         let rtp = try SocketAddress(ipAddress: remote.address, port: Int(remote.port))
         let rtcp = try SocketAddress(ipAddress: remote.address, port: Int(remote.rtcpPort ?? remote.port + 1))
-        if try await eventLoop.submit({ [self] in late != nil }).get() {
-            let codecs = try await eventLoop.submit { [self] () throws -> [PhoneCodec] in
-                guard var pending = late else { throw MediaError.negotiation("not a late offer") }
-                if pending.callee == nil || agreedAttempt != attempt {
-                    agreedAttempt = attempt
-                    guard let callee = RelayNegotiation.calleeCodec(in: remote, offered: pending.allowed) else {
-                        throw MediaError.negotiation("the callee's answer has none of the codecs it was offered")
-                    }
-                    pending.callee = callee
-                    pending.callerCodecs = [callee.codec] + pending.allowed.filter {
-                        $0 != callee.codec && $0.sampleRate == callee.codec.sampleRate
-                    }
-                    late = pending
-                    media.setRemote(.callee, rtp: rtp, rtcp: rtcp)
-                    media.setSends(.callee, Self.receives(remote))
+        if var pending = control.value.late {
+            if pending.callee == nil || control.value.agreedAttempt != attempt {
+                control.value.agreedAttempt = attempt
+                guard let callee = RelayNegotiation.calleeCodec(in: remote, offered: pending.allowed) else {
+                    throw MediaError.negotiation("the callee's answer has none of the codecs it was offered")
                 }
-                return pending.callerCodecs
-            }.get()
-            return stamp(PlainAudioDescription(address: address, port: UInt16(callerPort), codecs: codecs.map(\.sdp),
+                pending.callee = callee
+                pending.callerCodecs = [callee.codec] + pending.allowed.filter {
+                    $0 != callee.codec && $0.sampleRate == callee.codec.sampleRate
+                }
+                control.value.late = pending
+                let sends = Self.receives(remote)
+                onMedia { media in
+                    media.setRemote(.callee, rtp: rtp, rtcp: rtcp)
+                    media.setSends(.callee, sends)
+                }
+            }
+            return stamp(PlainAudioDescription(address: address, port: UInt16(callerPort),
+                                               codecs: pending.callerCodecs.map(\.sdp),
                                                telephoneEvents: [.telephoneEvent(payloadType: 101)], ptime: 20,
                                                direction: .sendrecv), side: .caller)
         }
-        let (caller, offer) = try await eventLoop.submit { [self] () throws -> (RelayLegCodec, PlainAudioDescription) in
-            guard let negotiation else { throw MediaError.negotiation("the callee answered before it was offered") }
-            // The same callee's SDP again (a 200 after its 183) changes nothing.
-            if let agreed, agreedAttempt == attempt { return (agreed.caller, negotiation.callerOffer) }
-            agreedAttempt = attempt
-            guard let callee = RelayNegotiation.calleeCodec(in: remote, offered: negotiation.calleeCodecs),
-                  let caller = negotiation.callerCodec(for: callee.codec) else {
-                throw MediaError.negotiation("the callee's answer has none of the codecs it was offered")
-            }
-            let callerRTP = try SocketAddress(ipAddress: negotiation.callerOffer.address,
-                                              port: Int(negotiation.callerOffer.port))
-            let callerRTCP = try SocketAddress(ipAddress: negotiation.callerOffer.address,
-                                               port: Int(negotiation.callerOffer.rtcpPort ?? negotiation.callerOffer.port + 1))
-            try media.install(caller: caller, callee: callee)
-            agreed = (caller, callee)
+        guard let negotiation = control.value.negotiation else {
+            throw MediaError.negotiation("the callee answered before it was offered")
+        }
+        let offer = negotiation.callerOffer
+        // The same callee's SDP again (a 200 after its 183) changes nothing.
+        if let agreed = control.value.agreed, control.value.agreedAttempt == attempt {
+            return description(for: .caller, codec: agreed.caller, address: address, direction: offer.direction.reversed)
+        }
+        control.value.agreedAttempt = attempt
+        guard let callee = RelayNegotiation.calleeCodec(in: remote, offered: negotiation.calleeCodecs),
+              let caller = negotiation.callerCodec(for: callee.codec) else {
+            throw MediaError.negotiation("the callee's answer has none of the codecs it was offered")
+        }
+        let callerRTP = try SocketAddress(ipAddress: offer.address, port: Int(offer.port))
+        let callerRTCP = try SocketAddress(ipAddress: offer.address, port: Int(offer.rtcpPort ?? offer.port + 1))
+        let directions = try RelayMedia.directions(caller: caller, callee: callee, configuration: configuration,
+                                                   ssrcs: ssrcs)
+        control.value.agreed = (caller, callee)
+        let (callerSends, calleeSends) = (Self.receives(offer), Self.receives(remote))
+        onMedia { media in
+            media.install(directions)
             media.setRemote(.caller, rtp: callerRTP, rtcp: callerRTCP)
             media.setRemote(.callee, rtp: rtp, rtcp: rtcp)
-            media.setSends(.caller, Self.receives(negotiation.callerOffer))
-            media.setSends(.callee, Self.receives(remote))
-            return (caller, negotiation.callerOffer)
-        }.get()
+            media.setSends(.caller, callerSends)
+            media.setSends(.callee, calleeSends)
+        }
         return description(for: .caller, codec: caller, address: address, direction: offer.direction.reversed)
     }
 
     /// The caller's answer (in its ACK) to our offer in the 200 of a late
     /// offer: the relay starts with its codec and the callee's.
-    public func acceptCallerAnswer(_ answer: SessionDescription) async throws {
+    public func acceptCallerAnswer(_ answer: SessionDescription) throws {
         let remote = try PlainAudioDescription(answer)
         guard !remote.secure else { throw MediaError.negotiation("SRTP (RTP/SAVP) is not relayed") }
         let rtp = try SocketAddress(ipAddress: remote.address, port: Int(remote.port))
         let rtcp = try SocketAddress(ipAddress: remote.address, port: Int(remote.rtcpPort ?? remote.port + 1))
-        try await eventLoop.submit { [self] in
-            guard let pending = late, let callee = pending.callee, agreed == nil else {
-                throw MediaError.negotiation("no offer of ours awaits the caller's answer")
-            }
-            guard let caller = RelayNegotiation.calleeCodec(in: remote, offered: pending.callerCodecs) else {
-                throw MediaError.negotiation("the caller's answer has none of the codecs it was offered")
-            }
-            try media.install(caller: caller, callee: callee)
-            agreed = (caller, callee)
+        guard let pending = control.value.late, let callee = pending.callee, control.value.agreed == nil else {
+            throw MediaError.negotiation("no offer of ours awaits the caller's answer")
+        }
+        guard let caller = RelayNegotiation.calleeCodec(in: remote, offered: pending.callerCodecs) else {
+            throw MediaError.negotiation("the caller's answer has none of the codecs it was offered")
+        }
+        let directions = try RelayMedia.directions(caller: caller, callee: callee, configuration: configuration,
+                                                   ssrcs: ssrcs)
+        control.value.agreed = (caller, callee)
+        let sends = Self.receives(remote)
+        onMedia { media in
+            media.install(directions)
             media.setRemote(.caller, rtp: rtp, rtcp: rtcp)
-            media.setSends(.caller, Self.receives(remote))
-        }.get()
+            media.setSends(.caller, sends)
+        }
     }
 
     /// A new offer from one leg inside the call (a re-INVITE or UPDATE:
     /// hold, resume, a new address): answered with the codec agreed at the
     /// start and the direction mirrored; the other leg hears nothing of it.
     public func answerReoffer(_ offer: SessionDescription, from side: RelaySide,
-                              address: String) async throws -> SessionDescription {
+                              address: String) throws -> SessionDescription {
         let remote = try PlainAudioDescription(offer)
         guard !remote.secure else { throw MediaError.negotiation("SRTP (RTP/SAVP) is not relayed") }
-        let codec = try await eventLoop.submit { [self] () throws -> RelayLegCodec in
-            guard let agreed else { throw MediaError.negotiation("the relay was never negotiated") }
-            let codec = side == .caller ? agreed.caller : agreed.callee
-            guard let offered = remote.codecs.first(where: { PhoneCodec(name: $0.name) == codec.codec }) else {
-                throw MediaError.negotiation("the new offer drops \(codec.codec.rawValue), the call's codec")
-            }
-            media.setSends(side, Self.receives(remote))
-            if Self.receives(remote), let rtp = try? SocketAddress(ipAddress: remote.address, port: Int(remote.port)) {
-                let rtcp = (try? SocketAddress(ipAddress: remote.address, port: Int(remote.rtcpPort ?? remote.port + 1))) ?? rtp
-                media.setRemote(side, rtp: rtp, rtcp: rtcp)
-            }
-            var answered = codec
-            answered.payloadType = offered.payloadType
-            return answered
-        }.get()
+        guard let agreed = control.value.agreed else { throw MediaError.negotiation("the relay was never negotiated") }
+        var codec = side == .caller ? agreed.caller : agreed.callee
+        guard let offered = remote.codecs.first(where: { PhoneCodec(name: $0.name) == codec.codec }) else {
+            throw MediaError.negotiation("the new offer drops \(codec.codec.rawValue), the call's codec")
+        }
+        codec.payloadType = offered.payloadType
+        let sends = Self.receives(remote)
+        let rtp = sends ? try? SocketAddress(ipAddress: remote.address, port: Int(remote.port)) : nil
+        let rtcp = rtp.map { rtp in
+            (try? SocketAddress(ipAddress: remote.address, port: Int(remote.rtcpPort ?? remote.port + 1))) ?? rtp
+        }
+        onMedia { media in
+            media.setSends(side, sends)
+            if let rtp, let rtcp { media.setRemote(side, rtp: rtp, rtcp: rtcp) }
+        }
         return description(for: side, codec: codec, address: address, direction: remote.direction.reversed)
     }
 
     /// What a leg agreed on, for a re-INVITE without SDP (a session refresh).
-    public func currentDescription(_ side: RelaySide, address: String) async throws -> SessionDescription {
-        let codec = try await eventLoop.submit { [self] () throws -> RelayLegCodec in
-            guard let agreed else { throw MediaError.negotiation("the relay was never negotiated") }
-            return side == .caller ? agreed.caller : agreed.callee
-        }.get()
-        return description(for: side, codec: codec, address: address, direction: .sendrecv)
+    public func currentDescription(_ side: RelaySide, address: String) throws -> SessionDescription {
+        guard let agreed = control.value.agreed else { throw MediaError.negotiation("the relay was never negotiated") }
+        return description(for: side, codec: side == .caller ? agreed.caller : agreed.callee, address: address,
+                           direction: .sendrecv)
     }
 
-    public func statistics() async throws -> MediaStatistics {
-        try await eventLoop.submit { [self] in
+    /// Ends the session (sockets closed, ports released); the future has
+    /// the media's figures up to then, on the media's loop.
+    public func close(reason: String = "closed") -> EventLoopFuture<MediaStatistics> {
+        eventLoop.submit { [self] in
             var stats = media.statistics()
             stats.ended = endedReason
+            end(reason)
             return stats
-        }.get()
-    }
-
-    /// Ends the session: sockets closed, ports released.
-    public func close(reason: String = "closed") async {
-        try? await eventLoop.submit { [self] in end(reason) }.get()
+        }
     }
 
     // MARK: on the loop
@@ -276,7 +303,7 @@ public final class RelaySession: RelayTransport, @unchecked Sendable {
 
     private func stamp(_ description: PlainAudioDescription, side: RelaySide) -> SessionDescription {
         let plain = description.sessionDescription(sessionID: 0, sessionVersion: 0)
-        return versions.withLockedValue { $0[side == .caller ? 0 : 1].stamp(plain) }
+        return control.value.versions[side == .caller ? 0 : 1].stamp(plain)
     }
 
     /// Whether a peer with this description may be sent RTP (RFC 3264 §5.1, §8.4).
@@ -311,15 +338,22 @@ final class RelayDatagramHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {}
 }
 
+/// Work for the media's loop, made on the call's: it captures only values
+/// and the media it is given there.
+private struct UncheckedMediaWork: @unchecked Sendable {
+    let body: (RelayMedia) -> Void
+    init(_ body: @escaping (RelayMedia) -> Void) { self.body = body }
+}
+
 extension MediaEngine {
     /// A relay's media: an RTP/RTCP pair for each leg, bound on one loop,
     /// timers running; made on that loop in one go (one hop there and back).
-    public func makeRelaySession() async throws -> RelaySession {
+    public func makeRelaySession(controlledFrom control: any EventLoop) -> EventLoopFuture<RelaySession> {
         let loop = nextLoop()
         let ports = self.ports
         let configuration = self.configuration.session
         let logger = relayLogger
-        return try await loop.flatSubmit {
+        return loop.flatSubmit {
             self.bindPairOnLoop(loop).flatMap { caller in
                 self.bindPairOnLoop(loop).flatMapError { error in
                     caller.1.0.close(promise: nil)
@@ -327,7 +361,8 @@ extension MediaEngine {
                     ports.release(caller.0, pair: true)
                     return loop.makeFailedFuture(error)
                 }.flatMapThrowing { callee in
-                    let session = RelaySession(eventLoop: loop, callerPort: caller.0, calleePort: callee.0,
+                    let session = RelaySession(eventLoop: loop, control: control, callerPort: caller.0,
+                                               calleePort: callee.0,
                                                configuration: configuration, logger: logger, release: {
                                                    ports.release(caller.0, pair: true)
                                                    ports.release(callee.0, pair: true)
@@ -341,6 +376,6 @@ extension MediaEngine {
                     return session
                 }
             }
-        }.get()
+        }.hop(to: control)
     }
 }

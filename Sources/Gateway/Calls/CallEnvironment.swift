@@ -20,8 +20,9 @@ protocol CallEnvironment: AnyObject, Sendable {
     /// A new media endpoint for one call (sockets bound on a media loop):
     /// on the loop of `peer` when given, so that the two can be joined.
     func makeMedia(near peer: (any MediaEndpoint)?) async throws -> any MediaEndpoint
-    /// A new relay's media (a trunk's call relayed to another SIP peer).
-    func makeRelay() async throws -> any RelayEndpoint
+    /// A new relay's media (a trunk's call relayed to another SIP peer),
+    /// its offer/answer done on `loop`; the future fires there.
+    func makeRelay() -> EventLoopFuture<any RelayEndpoint>
     /// The logged-in connections of a user, oldest first.
     func connections(of user: String) -> [any BrowserConnection]
     func makeDialplanRun(_ call: DialplanCall, log: Logger) -> DialplanRun
@@ -130,9 +131,9 @@ extension Gateway: CallEnvironment {
         return try await media.makeSession(on: (peer as? MediaSession)?.eventLoop)
     }
 
-    func makeRelay() async throws -> any RelayEndpoint {
-        guard let media else { throw GatewayError.configuration("no media engine") }
-        return try await media.makeRelaySession()
+    func makeRelay() -> EventLoopFuture<any RelayEndpoint> {
+        guard let media else { return loop.makeFailedFuture(GatewayError.configuration("no media engine")) }
+        return media.makeRelaySession(controlledFrom: loop).map { $0 as any RelayEndpoint }
     }
 
     func connections(of user: String) -> [any BrowserConnection] { browsers.connections(of: user) }

@@ -177,20 +177,20 @@ extension MediaSession: MediaEndpoint {}
 protocol RelayEndpoint: AnyObject, Sendable {
     /// Our offer to the callee, from the caller's offer and the codecs the callee's trunk allows.
     func calleeOffer(callerOffer: SessionDescription, address: String,
-                     allowed: [PhoneCodec]) async throws -> SessionDescription
+                     allowed: [PhoneCodec]) throws -> SessionDescription
     /// The same for a caller without an offer (late offer): every allowed codec.
-    func calleeOfferWithoutCallerOffer(address: String, allowed: [PhoneCodec]) async throws -> SessionDescription
+    func calleeOfferWithoutCallerOffer(address: String, allowed: [PhoneCodec]) throws -> SessionDescription
     /// The callee's answer (once); returns our answer for the caller, or
     /// for a late offer our offer to it (its answer: `acceptCallerAnswer`).
     /// `attempt` numbers the callee: another attempt's answer replaces an earlier one's.
-    func acceptCalleeAnswer(_ answer: SessionDescription, address: String, attempt: Int) async throws -> SessionDescription
-    func acceptCallerAnswer(_ answer: SessionDescription) async throws
-    func answerReoffer(_ offer: SessionDescription, from side: RelaySide, address: String) async throws -> SessionDescription
-    func currentDescription(_ side: RelaySide, address: String) async throws -> SessionDescription
+    func acceptCalleeAnswer(_ answer: SessionDescription, address: String, attempt: Int) throws -> SessionDescription
+    func acceptCallerAnswer(_ answer: SessionDescription) throws
+    func answerReoffer(_ offer: SessionDescription, from side: RelaySide, address: String) throws -> SessionDescription
+    func currentDescription(_ side: RelaySide, address: String) throws -> SessionDescription
     /// A leg's descriptions continue the o= line its peer knows (a dialog taken over mid-call).
     func continueSession(_ side: RelaySide, sessionID: UInt64, after version: UInt64)
-    func statistics() async throws -> MediaStatistics
-    func close(reason: String) async
+    /// Ends the media; the future has its figures up to then.
+    func close(reason: String) -> EventLoopFuture<MediaStatistics>
 }
 
 extension RelaySession: RelayEndpoint {}
@@ -198,24 +198,25 @@ extension RelaySession: RelayEndpoint {}
 extension RelayEndpoint {
     /// Answers an offer inside a relayed call (hold, a new address, a
     /// refresh without SDP) on the leg that made it, with the codec agreed
-    /// at the start; 488 when the relay cannot take it. Sent from `loop`.
-    func answer(_ offer: InDialogOffer, from side: RelaySide, address: String, loop: any EventLoop) {
-        let body = offer.body
-        let box = LoopBound(offer)
-        Task {
-            let answer: SessionDescription?
-            if body.isEmpty {
-                answer = try? await currentDescription(side, address: address)
-            } else if let text = String(validating: body, as: UTF8.self), let parsed = try? SessionDescription.parse(text) {
-                answer = try? await answerReoffer(parsed, from: side, address: address)
-            } else {
-                answer = nil
-            }
-            loop.execute {
-                guard let answer else { return box.value.reject(488, reason: "Not Acceptable Here") }
-                box.value.accept(body: Array(answer.serialize().utf8))
-            }
+    /// at the start; 488 when the relay cannot take it.
+    func answer(_ offer: InDialogOffer, from side: RelaySide, address: String) {
+        let answer: SessionDescription?
+        if offer.body.isEmpty {
+            answer = try? currentDescription(side, address: address)
+        } else if let text = String(validating: offer.body, as: UTF8.self), let parsed = try? SessionDescription.parse(text) {
+            answer = try? answerReoffer(parsed, from: side, address: address)
+        } else {
+            answer = nil
         }
+        guard let answer else { return offer.reject(488, reason: "Not Acceptable Here") }
+        offer.accept(body: Array(answer.serialize().utf8))
+    }
+
+    /// Closes the media and hands its figures (nil when they could not be
+    /// had) to `then` on `loop`.
+    func close(reason: String, on loop: any EventLoop, then: @escaping (MediaStatistics?) -> Void) {
+        let then = LoopBound(then)
+        close(reason: reason).hop(to: loop).whenComplete { result in then.value(try? result.get()) }
     }
 }
 

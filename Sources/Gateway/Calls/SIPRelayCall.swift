@@ -46,21 +46,11 @@ final class SIPRelayCall: Sendable {
         var callerAnswer: [UInt8]?
         /// The caller heard our answer in a 183 (no failover after that).
         var earlyMedia = false
-        /// Who waits for the callee's SDP being applied (a 183's and the
-        /// 200's), while it is; nil when nothing is in flight.
-        var answerWaiters: [AnswerWaiter]?
         var attempts = 0
         var recorder: CallRecorder?
     }
 
     static let maximumAttempts = 16
-
-    /// What happens once the callee's SDP was applied: `next` with our
-    /// answer for the caller, or `otherwise` with why it cannot be used.
-    struct AnswerWaiter {
-        let next: ([UInt8]) -> Void
-        let otherwise: (String) -> Void
-    }
 
     /// Our offer toward callees, and the codecs it was made for (a failover
     /// to a trunk with other codecs gets an offer of its own).
@@ -193,51 +183,39 @@ final class SIPRelayCall: Sendable {
         } else {
             return finish(code: 488, reason: "a call without a usable SDP offer cannot be relayed")
         }
+        if let existing = state.value.media { return offer(from: existing, callerOffer: callerOffer, codecs: codecs, next) }
         state.value.phase = .preparingMedia
         let next = LoopBound(next)
-        let environment = self.environment
-        let address = self.address
-        let existing = state.value.media
-        Task {
-            let media: any RelayEndpoint
-            if let existing {
-                media = existing
+        environment.makeRelay().whenComplete { [self] result in
+            switch result {
+            case .success(let media) where isEnded:
+                media.close(reason: "call ended", on: loop) { _ in }
+            case .success(let media):
+                state.value.media = media
+                state.value.phase = .routing
+                offer(from: media, callerOffer: callerOffer, codecs: codecs, next.value)
+            case .failure:
+                finish(code: 503, reason: "no media ports free")
+            }
+        }
+    }
+
+    private func offer(from media: any RelayEndpoint, callerOffer: SessionDescription?, codecs: [PhoneCodec],
+                       _ next: ([UInt8]) -> Void) {
+        do {
+            let offer = if let callerOffer {
+                try media.calleeOffer(callerOffer: callerOffer, address: address, allowed: codecs)
             } else {
-                do {
-                    media = try await environment.makeRelay()
-                } catch {
-                    return loop.execute { self.finish(code: 503, reason: "no media ports free") }
-                }
+                try media.calleeOfferWithoutCallerOffer(address: address, allowed: codecs)
             }
-            do {
-                let offer = if let callerOffer {
-                    try await media.calleeOffer(callerOffer: callerOffer, address: address, allowed: codecs)
-                } else {
-                    try await media.calleeOfferWithoutCallerOffer(address: address, allowed: codecs)
-                }
-                loop.execute {
-                    guard !self.isEnded else {
-                        Task { await media.close(reason: "call ended") }
-                        return
-                    }
-                    let body = Array(offer.serialize().utf8)
-                    self.state.value.media = media
-                    self.state.value.calleeOffer = CalleeOffer(codecs: codecs, body: body)
-                    self.state.value.phase = .routing
-                    next.value(body)
-                }
-            } catch {
-                // A later target whose codecs cannot reach the caller's is that attempt's failure.
-                if existing != nil {
-                    return loop.execute {
-                        guard !self.isEnded else { return }
-                        self.state.value.phase = .routing
-                        self.attemptFailed(code: 488, reason: "\(error)")
-                    }
-                }
-                await media.close(reason: "offer refused")
-                loop.execute { self.finish(code: 488, reason: "\(error)") }
-            }
+            let body = Array(offer.serialize().utf8)
+            state.value.calleeOffer = CalleeOffer(codecs: codecs, body: body)
+            next(body)
+        } catch {
+            // A later target whose codecs cannot reach the caller's is that
+            // attempt's failure; the first one's is the call's.
+            if state.value.calleeOffer != nil { return attemptFailed(code: 488, reason: "\(error)") }
+            finish(code: 488, reason: "\(error)")
         }
     }
 
@@ -320,54 +298,29 @@ final class SIPRelayCall: Sendable {
         guard let text = String(validating: body, as: UTF8.self), let answer = try? SessionDescription.parse(text) else {
             return finish(code: 488, reason: "the caller's ACK has no usable answer to our offer")
         }
-        Task {
-            do {
-                try await media.acceptCallerAnswer(answer)
-            } catch {
-                loop.execute { self.finish(code: 488, reason: "the caller's answer cannot be relayed: \(error)") }
-            }
+        do {
+            try media.acceptCallerAnswer(answer)
+        } catch {
+            finish(code: 488, reason: "the caller's answer cannot be relayed: \(error)")
         }
     }
 
     /// The callee's SDP (once per attempt): the relay starts and our answer
-    /// for the caller is made. A 200 (with or without SDP) that comes while
-    /// a 183's SDP is still being applied waits for it; what an earlier,
-    /// failed attempt was applying is dropped when it completes.
-    private func acceptCalleeAnswer(_ body: [UInt8], then next: @escaping ([UInt8]) -> Void,
-                                    otherwise: @escaping (String) -> Void) {
+    /// for the caller is made (a 200 after a 183 gets the same answer).
+    private func acceptCalleeAnswer(_ body: [UInt8], then next: ([UInt8]) -> Void,
+                                    otherwise: (String) -> Void) {
         if let answer = state.value.callerAnswer { return next(answer) }
-        let waiter = AnswerWaiter(next: next, otherwise: otherwise)
-        if state.value.answerWaiters != nil {
-            state.value.answerWaiters?.append(waiter)
-            return
-        }
         guard let media = state.value.media else { return finish(code: 500, reason: "the relay's media is gone") }
         guard let text = String(validating: body, as: UTF8.self), let answer = try? SessionDescription.parse(text) else {
             return otherwise(body.isEmpty ? "no SDP" : "its SDP does not parse")
         }
-        state.value.answerWaiters = [waiter]
-        let attempt = state.value.attempts
-        let address = self.address
-        Task {
-            let result: Result<[UInt8], any Error>
-            do {
-                result = .success(Array(try await media.acceptCalleeAnswer(answer, address: address, attempt: attempt)
-                    .serialize().utf8))
-            } catch {
-                result = .failure(error)
-            }
-            loop.execute {
-                guard !self.isEnded, self.state.value.attempts == attempt,
-                      let waiters = self.state.value.answerWaiters else { return }
-                self.state.value.answerWaiters = nil
-                switch result {
-                case .success(let ours):
-                    self.state.value.callerAnswer = ours
-                    waiters.forEach { $0.next(ours) }
-                case .failure(let error):
-                    waiters.forEach { $0.otherwise("\(error)") }
-                }
-            }
+        do {
+            let ours = Array(try media.acceptCalleeAnswer(answer, address: address, attempt: state.value.attempts)
+                .serialize().utf8)
+            state.value.callerAnswer = ours
+            next(ours)
+        } catch {
+            otherwise("\(error)")
         }
     }
 
@@ -378,7 +331,6 @@ final class SIPRelayCall: Sendable {
         if state.value.earlyMedia { return finish(code: code, reason: reason) }
         state.value.phase = .routing
         state.value.callerAnswer = nil
-        state.value.answerWaiters = nil
         loop.execute { [self] in
             guard !isEnded, let run = state.value.run else { return }
             perform(run.resume(.bridged(code: code, reason: reason, answered: false)))
@@ -389,7 +341,7 @@ final class SIPRelayCall: Sendable {
 
     private func reoffer(_ offer: InDialogOffer, from side: RelaySide) {
         guard !isEnded, let media = state.value.media else { return offer.reject(488, reason: "Not Acceptable Here") }
-        media.answer(offer, from: side, address: address, loop: loop)
+        media.answer(offer, from: side, address: address)
     }
 
     private func ended(by side: RelaySide, reason: DialogEnd) {
@@ -432,14 +384,9 @@ final class SIPRelayCall: Sendable {
             recorder.value?.ended(status: code, reason: reason, media: nil)
             return environment.callEnded(self)
         }
-        let environment = self.environment
-        Task {
-            let statistics = try? await media.statistics()
-            await media.close(reason: "call ended")
-            environment.loop.execute {
-                recorder.value?.ended(status: code, reason: reason, media: statistics)
-                environment.callEnded(self)
-            }
+        media.close(reason: "call ended", on: loop) { [self] statistics in
+            recorder.value?.ended(status: code, reason: reason, media: statistics)
+            environment.callEnded(self)
         }
     }
 
@@ -455,7 +402,7 @@ final class SIPRelayCall: Sendable {
         state.value.phase = .ended
         state.value.run = nil
         invite.onCancelled = nil
-        if let media { Task { await media.close(reason: "handed over") } }
+        media?.close(reason: "handed over", on: loop) { _ in }
         state.value.recorder?.ended(status: 480, reason: "no relayed bridge answered; the call went to user:\(user)",
                                     media: nil)
         environment.callEnded(self)

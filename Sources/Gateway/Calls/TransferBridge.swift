@@ -114,31 +114,18 @@ final class TransferBridge: Sendable {
         far.call.isJoining = true
         logger.info("joining the far ends of two calls in the gateway")
         let origins = [RelaySide.caller: Self.origin(near.leg.dialog), .callee: Self.origin(far.leg.dialog)]
-        let environment = self.environment
-        let address = self.address
-        Task {
-            let relay: any RelayEndpoint
-            do {
-                relay = try await environment.makeRelay()
-            } catch {
-                return loop.execute { self.failed(503, "no media ports free") }
-            }
+        let codecs = allowed
+        environment.makeRelay().whenComplete { [self] result in
+            guard case .success(let relay) = result else { return failed(503, "no media ports free") }
+            guard !isEnded else { return relay.close(reason: "join ended", on: loop) { _ in } }
+            state.value.relay = relay
             for (side, origin) in origins {
                 if let origin { relay.continueSession(side, sessionID: origin.sessionID, after: origin.version) }
             }
             do {
-                let offer = try await relay.calleeOfferWithoutCallerOffer(address: address, allowed: allowed)
-                loop.execute {
-                    guard !self.isEnded else {
-                        Task { await relay.close(reason: "join ended") }
-                        return
-                    }
-                    self.state.value.relay = relay
-                    self.repoint(.callee, offer: offer)
-                }
+                repoint(.callee, offer: try relay.calleeOfferWithoutCallerOffer(address: address, allowed: codecs))
             } catch {
-                await relay.close(reason: "no offer")
-                loop.execute { self.failed(488, "\(error)") }
+                failed(488, "\(error)")
             }
         }
     }
@@ -170,19 +157,15 @@ final class TransferBridge: Sendable {
         guard let text = String(validating: body, as: UTF8.self), let answer = try? SessionDescription.parse(text) else {
             return failed(488, "a far end's answer has no usable SDP")
         }
-        let address = self.address
-        Task {
-            do {
-                if side == .callee {
-                    let offer = try await relay.acceptCalleeAnswer(answer, address: address, attempt: 0)
-                    loop.execute { self.repoint(.caller, offer: offer) }
-                } else {
-                    try await relay.acceptCallerAnswer(answer)
-                    loop.execute { self.joined() }
-                }
-            } catch {
-                loop.execute { self.failed(488, "a far end's answer cannot be relayed: \(error)") }
+        do {
+            if side == .callee {
+                repoint(.caller, offer: try relay.acceptCalleeAnswer(answer, address: address, attempt: 0))
+            } else {
+                try relay.acceptCallerAnswer(answer)
+                joined()
             }
+        } catch {
+            failed(488, "a far end's answer cannot be relayed: \(error)")
         }
     }
 
@@ -197,7 +180,7 @@ final class TransferBridge: Sendable {
             if let party = state.value.parties[side] { putBack(party, after: version) }
         }
         for party in state.value.parties.values { party.call.isJoining = false }
-        if let relay = state.value.relay { Task { await relay.close(reason: "join failed") } }
+        state.value.relay?.close(reason: "join failed", on: loop) { _ in }
         state.value.relay = nil
         report(.failure(TransferFailure(code: code, reason: reason)))
     }
@@ -253,7 +236,7 @@ final class TransferBridge: Sendable {
             let dialog = party.leg.dialog
             let other = side == .caller ? far.leg.dialog : near.leg.dialog
             dialog.onTerminated = { [self] reason in ended(by: side, reason: reason) }
-            dialog.onOffer = { [self] offer in relay.answer(offer, from: side, address: address, loop: loop) }
+            dialog.onOffer = { offer in relay.answer(offer, from: side, address: address) }
             dialog.passInfo(to: other)
             dialog.onRefer = { $0.reject(603, reason: "Decline") }
             dialog.onReplaced = nil
@@ -283,14 +266,13 @@ final class TransferBridge: Sendable {
         let recorder = LoopBound(state.value.recorder)
         let relay = state.value.relay
         state.value.relay = nil
-        let environment = self.environment
-        Task {
-            let statistics = try? await relay?.statistics()
-            await relay?.close(reason: "call ended")
-            environment.loop.execute {
-                recorder.value?.ended(status: 200, reason: reason, media: statistics)
-                environment.callEnded(self)
-            }
+        guard let relay else {
+            recorder.value?.ended(status: 200, reason: reason, media: nil)
+            return environment.callEnded(self)
+        }
+        relay.close(reason: "call ended", on: loop) { [self] statistics in
+            recorder.value?.ended(status: 200, reason: reason, media: statistics)
+            environment.callEnded(self)
         }
     }
 

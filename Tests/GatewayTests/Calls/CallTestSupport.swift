@@ -88,11 +88,11 @@ final class FakeCallEnvironment: CallEnvironment, @unchecked Sendable {
 
     let relays = NIOLockedValueBox<[FakeRelay]>([])
 
-    func makeRelay() async throws -> any RelayEndpoint {
-        if mediaFails { throw MediaError.negotiation("no ports") }
-        let relay = FakeRelay()
+    func makeRelay() -> EventLoopFuture<any RelayEndpoint> {
+        if mediaFails { return loop.makeFailedFuture(MediaError.negotiation("no ports")) }
+        let relay = FakeRelay(loop: loop)
         relays.withLockedValue { $0.append(relay) }
-        return relay
+        return loop.makeSucceededFuture(relay)
     }
 
     func connections(of user: String) -> [any BrowserConnection] { browsers.withLockedValue { $0[user] ?? [] } }
@@ -148,6 +148,9 @@ final class FakeCallEnvironment: CallEnvironment, @unchecked Sendable {
 final class FakeRelay: RelayEndpoint, @unchecked Sendable {
     let calls = NIOLockedValueBox<[String]>([])
     let closed = NIOLockedValueBox(false)
+    let loop: any EventLoop
+
+    init(loop: any EventLoop) { self.loop = loop }
 
     static func description(port: UInt16, codec: SDPAudioCodec = .pcmu) -> SessionDescription {
         PlainAudioDescription(address: "192.0.2.1", port: port, codecs: [codec]).sessionDescription(sessionID: 7,
@@ -155,31 +158,31 @@ final class FakeRelay: RelayEndpoint, @unchecked Sendable {
     }
 
     func calleeOffer(callerOffer: SessionDescription, address: String,
-                     allowed: [PhoneCodec]) async throws -> SessionDescription {
+                     allowed: [PhoneCodec]) throws -> SessionDescription {
         calls.withLockedValue { $0.append("calleeOffer \(allowed.map(\.rawValue).joined(separator: ","))") }
         return Self.description(port: 40002)
     }
 
-    func calleeOfferWithoutCallerOffer(address: String, allowed: [PhoneCodec]) async throws -> SessionDescription {
+    func calleeOfferWithoutCallerOffer(address: String, allowed: [PhoneCodec]) throws -> SessionDescription {
         calls.withLockedValue { $0.append("calleeOfferWithoutCallerOffer \(allowed.map(\.rawValue).joined(separator: ","))") }
         return Self.description(port: 40002)
     }
 
-    func acceptCalleeAnswer(_ answer: SessionDescription, address: String, attempt: Int) async throws -> SessionDescription {
+    func acceptCalleeAnswer(_ answer: SessionDescription, address: String, attempt: Int) throws -> SessionDescription {
         calls.withLockedValue { $0.append("acceptCalleeAnswer") }
         return Self.description(port: 40000)
     }
 
-    func acceptCallerAnswer(_ answer: SessionDescription) async throws {
+    func acceptCallerAnswer(_ answer: SessionDescription) throws {
         calls.withLockedValue { $0.append("acceptCallerAnswer") }
     }
 
-    func answerReoffer(_ offer: SessionDescription, from side: RelaySide, address: String) async throws -> SessionDescription {
+    func answerReoffer(_ offer: SessionDescription, from side: RelaySide, address: String) throws -> SessionDescription {
         calls.withLockedValue { $0.append("answerReoffer \(side)") }
         return Self.description(port: side == .caller ? 40000 : 40002)
     }
 
-    func currentDescription(_ side: RelaySide, address: String) async throws -> SessionDescription {
+    func currentDescription(_ side: RelaySide, address: String) throws -> SessionDescription {
         calls.withLockedValue { $0.append("currentDescription \(side)") }
         return Self.description(port: side == .caller ? 40000 : 40002)
     }
@@ -188,8 +191,10 @@ final class FakeRelay: RelayEndpoint, @unchecked Sendable {
         calls.withLockedValue { $0.append("continueSession \(side) \(sessionID) \(version)") }
     }
 
-    func statistics() async throws -> MediaStatistics { MediaStatistics() }
-    func close(reason: String) async { closed.withLockedValue { $0 = true } }
+    func close(reason: String) -> EventLoopFuture<MediaStatistics> {
+        closed.withLockedValue { $0 = true }
+        return loop.makeSucceededFuture(MediaStatistics())
+    }
 }
 
 /// Media that answers with fixed descriptions and remembers what it was asked.
