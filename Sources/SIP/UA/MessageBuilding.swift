@@ -6,12 +6,23 @@ public enum SIPIdentifiers {
     public static func tag() -> String { randomToken(10) }
     public static func callID() -> String { randomToken(20) }
 
+    /// `count` characters of [a-z0-9] from the system's CSPRNG. Each 64-bit
+    /// draw gives 12 of them (36¹² < 2⁶⁴): one getrandom call per dozen
+    /// characters, not per character, on every branch, tag and Call-ID.
     static func randomToken(_ count: Int) -> String {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        let alphabet: StaticString = "abcdefghijklmnopqrstuvwxyz0123456789"
         var generator = SystemRandomNumberGenerator()
-        var bytes = [UInt8](repeating: 0, count: count)
-        for i in 0..<count { bytes[i] = alphabet[Int(generator.next() % UInt64(alphabet.count))] }
-        return String(decoding: bytes, as: UTF8.self)
+        return String(unsafeUninitializedCapacity: count) { buffer in
+            alphabet.withUTF8Buffer { letters in
+                var draw: UInt64 = 0
+                for i in 0..<count {
+                    if i % 12 == 0 { draw = generator.next() }
+                    buffer[i] = letters[Int(draw % 36)]
+                    draw /= 36
+                }
+            }
+            return count
+        }
     }
 }
 
