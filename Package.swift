@@ -159,6 +159,7 @@ let package = Package(
         ], resources: [.copy("Scenarios")]),
         .testTarget(name: "MediaTests", dependencies: ["TestSupport", "Media", "Codecs", "RTP", "STUN", "SecureMedia", "SDP",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "SignalingTests", dependencies: ["Signaling",
             .product(name: "NIOCore", package: "swift-nio"),
