@@ -26,17 +26,7 @@ enum CallsPerSecondBenchmark {
         # SIP only: every call is answered without media, as the foundation's load test needs.
         routing: { test_answer: true }
         """
-        let configPath = directory.appendingPathComponent("bench.yaml").path
-        try? config.write(toFile: configPath, atomically: true, encoding: .utf8)
-
-        let gateway = Process()
-        gateway.executableURL = URL(fileURLWithPath: binary)
-        gateway.arguments = ["serve", "--config", configPath]
-        gateway.standardOutput = FileHandle.nullDevice
-        do { try gateway.run() } catch {
-            print("cps: cannot start tieline: \(error)")
-            return
-        }
+        guard let gateway = serve(binary, config: config, in: directory, label: "cps") else { return }
         defer {
             gateway.terminate()
             gateway.waitUntilExit()
@@ -97,6 +87,21 @@ enum CallsPerSecondBenchmark {
             return nil
         }
         return (sipp, binary)
+    }
+
+    /// `tieline serve` (release) with `config` written to `directory`, or nil (said why) when it cannot start.
+    static func serve(_ binary: String, config: String, in directory: URL, label: String) -> Process? {
+        let configPath = directory.appendingPathComponent("\(label).yaml").path
+        try? config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let gateway = Process()
+        gateway.executableURL = URL(fileURLWithPath: binary)
+        gateway.arguments = ["serve", "--config", configPath]
+        gateway.standardOutput = FileHandle.nullDevice
+        do { try gateway.run() } catch {
+            print("\(label): cannot start tieline: \(error)")
+            return nil
+        }
+        return gateway
     }
 
     static func which(_ name: String) -> String? {

@@ -153,17 +153,7 @@ enum RelayBenchmark {
         web: { https: off, http: off }
         records: { backend: off }
         """
-        let configPath = directory.appendingPathComponent("relay.yaml").path
-        try? config.write(toFile: configPath, atomically: true, encoding: .utf8)
-        let gateway = Process()
-        gateway.executableURL = URL(fileURLWithPath: binary)
-        gateway.arguments = ["serve", "--config", configPath]
-        gateway.standardOutput = FileHandle.nullDevice
-        do { try gateway.run() } catch {
-            print("relay: cannot start tieline: \(error)")
-            return nil
-        }
-        return gateway
+        return CallsPerSecondBenchmark.serve(binary, config: config, in: directory, label: "relay")
     }
 
     /// Kamailio in the foreground (`-DD`), a stateful proxy to the UAS:

@@ -139,8 +139,7 @@ public final class RelaySession: RelayTransport, @unchecked Sendable {
                                    attempt: Int = 0) throws -> SessionDescription {
         let remote = try PlainAudioDescription(answer)
         guard !remote.secure else { throw MediaError.negotiation("SRTP (RTP/SAVP) is not relayed") }
-        let rtp = try SocketAddress(ipAddress: remote.address, port: Int(remote.port))
-        let rtcp = try SocketAddress(ipAddress: remote.address, port: Int(remote.rtcpPort ?? remote.port + 1))
+        let (rtp, rtcp) = try remote.socketAddresses()
         if var pending = control.value.late {
             if pending.callee == nil || control.value.agreedAttempt != attempt {
                 control.value.agreedAttempt = attempt
@@ -176,8 +175,7 @@ public final class RelaySession: RelayTransport, @unchecked Sendable {
               let caller = negotiation.callerCodec(for: callee.codec) else {
             throw MediaError.negotiation("the callee's answer has none of the codecs it was offered")
         }
-        let callerRTP = try SocketAddress(ipAddress: offer.address, port: Int(offer.port))
-        let callerRTCP = try SocketAddress(ipAddress: offer.address, port: Int(offer.rtcpPort ?? offer.port + 1))
+        let (callerRTP, callerRTCP) = try offer.socketAddresses()
         let directions = try RelayMedia.directions(caller: caller, callee: callee, configuration: configuration,
                                                    ssrcs: ssrcs)
         control.value.agreed = (caller, callee)
@@ -197,8 +195,7 @@ public final class RelaySession: RelayTransport, @unchecked Sendable {
     public func acceptCallerAnswer(_ answer: SessionDescription) throws {
         let remote = try PlainAudioDescription(answer)
         guard !remote.secure else { throw MediaError.negotiation("SRTP (RTP/SAVP) is not relayed") }
-        let rtp = try SocketAddress(ipAddress: remote.address, port: Int(remote.port))
-        let rtcp = try SocketAddress(ipAddress: remote.address, port: Int(remote.rtcpPort ?? remote.port + 1))
+        let (rtp, rtcp) = try remote.socketAddresses()
         guard let pending = control.value.late, let callee = pending.callee, control.value.agreed == nil else {
             throw MediaError.negotiation("no offer of ours awaits the caller's answer")
         }
@@ -336,6 +333,14 @@ final class RelayDatagramHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {}
+}
+
+extension PlainAudioDescription {
+    /// Where its RTP and RTCP go (RTCP on the next port unless `a=rtcp` says).
+    func socketAddresses() throws -> (rtp: SocketAddress, rtcp: SocketAddress) {
+        (try SocketAddress(ipAddress: address, port: Int(port)),
+         try SocketAddress(ipAddress: address, port: Int(rtcpPort ?? port + 1)))
+    }
 }
 
 /// Work for the media's loop, made on the call's: it captures only values

@@ -326,18 +326,3 @@ struct BridgeLeg {
     /// The address the call's phone-side SDP names.
     let address: String
 }
-
-extension Dialog {
-    /// INFO from the peer (DTMF as `application/dtmf-relay` or
-    /// `application/dtmf`, or any other body) goes on to `other` as it
-    /// came, and is answered 200 here: two dialogs the gateway joins.
-    func passInfo(to other: Dialog) {
-        onInfo = { [weak other] transaction in
-            let request = transaction.request
-            if let other, !other.isTerminated, !request.body.isEmpty, let type = request.headers["Content-Type"] {
-                other.sendInfo(body: request.body, contentType: type)
-            }
-            transaction.respond(200)
-        }
-    }
-}
